@@ -1,0 +1,61 @@
+"""DPO through openrlhf.cli.train_dpo on the world's preference pairs, from the shared SFT policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
+from repro.launch.env import stage_env
+from repro.layout import Layout
+from repro.methods import Method
+from repro.pipeline import Pipeline
+from repro.spec import RunSpec, TrainSpec
+from repro.stages import Stage, TokenCount
+
+
+class DPOConfig(TrainSpec):
+    """DPO's section of a recipe (methods.dpo)."""
+
+    beta: float = Field(0.1, gt=0, description="KL strength of the implicit reward")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="cDPO label smoothing")
+    nll_loss_coef: float = Field(0.0, ge=0, description="weight of an NLL term on chosen responses")
+
+
+class DPO(Method):
+    name = "dpo"
+    description = "direct preference optimisation (openrlhf.cli.train_dpo) on gold-labelled pairs"
+    Config = DPOConfig
+
+    def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
+        cfg: DPOConfig = self.config_from(spec)
+        pipe = Pipeline.start(spec, layout)
+        pairs = pipe.add_pairs()
+        workdir = layout.stage_dir("dpo")
+        flags = {
+            "model.model_name_or_path": pipe.sft_model,
+            "ref.model_name_or_path": pipe.sft_model,
+            "data.dataset": pairs.train,
+            "data.prompt_key": "prompt",
+            "data.chosen_key": "chosen",
+            "data.rejected_key": "rejected",
+            "data.input_template": "",
+            "model.beta": cfg.beta,
+            "model.label_smoothing": cfg.label_smoothing,
+            "model.nll_loss_coef": cfg.nll_loss_coef,
+            **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "dpo"),
+        }
+        dpo = Stage(
+            name="dpo",
+            argv=python_module_argv("openrlhf.cli.train_dpo", spec.resources, flags),
+            env=stage_env(spec.resources),
+            resources=spec.resources,
+            workdir=str(workdir),
+            needs=["pairs"],
+            inputs=[str(pipe.sft_model), str(pairs.train)],
+            requires=REQUIRES,
+            tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs),
+            tensorboard_dir=str(workdir / "tb"),
+        )
+        return pipe.stages + [dpo] + pipe.evaluate(policy=Path(workdir / "model"), needs=["dpo"])

@@ -1,0 +1,162 @@
+"""The `repro` command line: thin wrappers that parse, call, and print.
+
+Nothing here imports torch: commands that train do so in stage subprocesses.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from repro.errors import ReproError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Reproduce DVPO and its baselines on identical models and data, locally or on Slurm.")
+out = Console()
+err = Console(stderr=True)
+
+ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root (default ./results or $REPRO_RESULTS)")]
+Overrides = Annotated[Optional[list[str]], typer.Argument(help="recipe overrides, e.g. sft.lr=3e-4 seed=1")]
+
+
+def friendly_errors(fn):
+    """Errors a user can act on print as one message and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ReproError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False, markup=True)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]: the record keeps what finished; re-run to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+class Listable(str, Enum):
+    methods = "methods"
+    recipes = "recipes"
+    worlds = "worlds"
+    evaluators = "evaluators"
+
+
+@app.command("ls")
+@friendly_errors
+def ls(what: Annotated[Listable, typer.Argument(help="what to list")] = Listable.methods) -> None:
+    """List registered methods, recipes, worlds or evaluators."""
+    from repro.recipes import recipe_names
+    from repro.registry import EVALUATORS, METHODS, WORLDS
+
+    if what is Listable.recipes:
+        for name in recipe_names():
+            out.print(name)
+        return
+    registry = {"methods": METHODS, "worlds": WORLDS, "evaluators": EVALUATORS}[what.value]
+    for name in registry.names():
+        out.print(f"{name:16s} {registry.target(name)}")
+
+
+@app.command()
+@friendly_errors
+def validate(recipe: Annotated[str, typer.Argument(help="recipe name (e.g. imdb, imdb/smoke) or YAML path")],
+             overrides: Overrides = None) -> None:
+    """Load a recipe with its includes and overrides, and check every key."""
+    from repro.recipes import load_recipe
+
+    spec = load_recipe(recipe, overrides or [])
+    out.print(f"[green]ok[/green] {recipe}: setting {spec.setting}, methods configured: "
+              f"{', '.join(sorted(spec.methods)) or '-'}")
+
+
+class LauncherName(str, Enum):
+    local = "local"
+    slurm = "slurm"
+
+
+@app.command(context_settings={"allow_extra_args": False})
+@friendly_errors
+def run(
+    method: Annotated[str, typer.Option("--method", "-m", help="registered method, see `repro ls methods`")],
+    overrides: Overrides = None,
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
+    seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed")] = None,
+    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
+    results: ResultsOpt = None,
+) -> None:
+    """Run a method end to end: world, SFT, method stages, evaluation."""
+    from repro.runs import open_record, plan_run, render_dry_run
+
+    plan = plan_run(method, recipe, seed, tuple(overrides or ()), results)
+    if dry_run:
+        sys.stdout.write(render_dry_run(plan))
+        return
+    if launcher is LauncherName.slurm:
+        raise ReproError("the Slurm launcher is not available yet; use --launcher local or --dry-run")
+    from repro.launch.local import LocalLauncher
+
+    record = open_record(plan, launcher.value)
+    err.print(f"run [bold]{plan.layout.run_id}[/bold] -> {plan.layout.run_dir}")
+    LocalLauncher(record, plan.layout.record_path, err).run(plan.stages)
+    print_metrics(record.metrics)
+
+
+def print_metrics(metrics: dict[str, float]) -> None:
+    table = Table("metric", "value", title="evaluation")
+    for k, v in sorted(metrics.items()):
+        table.add_row(k, f"{v:.4f}")
+    out.print(table)
+
+
+@app.command()
+@friendly_errors
+def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit to list runs")] = None,
+           results: ResultsOpt = None) -> None:
+    """Show runs, or one run's stages with time and peak memory."""
+    from repro.runs import list_records
+
+    records = list_records(results)
+    if run_id is None:
+        table = Table("run", "method", "seed", "status", "stages", "gold reward")
+        for r in records:
+            done = sum(s.status in ("completed", "skipped") for s in r.stages)
+            reward = r.metrics.get("gold/reward_mean")
+            table.add_row(r.run_id, r.method, str(r.seed), r.status, f"{done}/{len(r.stages)}",
+                          "-" if reward is None else f"{reward:.3f}")
+        out.print(table)
+        return
+    matches = [r for r in records if r.run_id == run_id]
+    if not matches:
+        from repro.errors import UnknownNameError
+
+        raise UnknownNameError("run", run_id, [r.run_id for r in records])
+    record = matches[0]
+    table = Table("stage", "status", "wall s", "peak RSS MiB", "peak GPU MiB", "tok/s",
+                  title=f"{record.run_id}: {record.status}")
+    for s in record.stages:
+        m = s.metrics
+        gpu = "-" if not (m and m.peak_gpu_mem_mib) else ", ".join(f"{v:.0f}" for v in m.peak_gpu_mem_mib.values())
+        table.add_row(s.name + (" (shared)" if s.shared else ""), s.status,
+                      f"{m.wall_s:.1f}" if m else "-", f"{m.peak_rss_mib:.0f}" if m else "-", gpu,
+                      f"{m.tokens_per_s:.0f}" if m and m.tokens_per_s else "-")
+    out.print(table)
+    for s in record.stages:
+        if s.status in ("failed", "interrupted") and s.log_tail:
+            err.print(f"[red]{s.name} {s.status}[/red] (exit {s.exit_code}); log tail:")
+            err.print(s.log_tail, markup=False, highlight=False)
+    if record.metrics:
+        print_metrics(record.metrics)
+
+
+if __name__ == "__main__":
+    app()

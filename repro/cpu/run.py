@@ -1,0 +1,79 @@
+"""Entry point: `python -m repro.cpu.run <module> [args...]` runs an OpenRLHF CLI on the CPU.
+
+Installs the shims, fills in the environment a single-process DeepSpeed run needs (without it
+deepspeed.init_distributed tries MPI discovery), then runs <module> as __main__ via runpy.
+Set REPRO_CPU_ALLOW_OTHER_OPENRLHF=1 to downgrade the openrlhf version check to a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import socket
+import sys
+from pathlib import Path
+
+from repro.cpu import check_openrlhf_version
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TORCH_EXTENSIONS_DIR = REPO_ROOT / ".cache" / "torch_extensions"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def single_process_env() -> dict[str, str]:
+    """Defaults for a one-process DeepSpeed run on the CPU accelerator (gloo backend)."""
+    return {
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+        "LOCAL_SIZE": "1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(free_port()),
+        "DS_ACCELERATOR": "cpu",
+        "TORCH_EXTENSIONS_DIR": str(TORCH_EXTENSIONS_DIR),
+    }
+
+
+def apply_env(environ=os.environ) -> None:
+    """Set every default that the caller has not set already."""
+    for key, value in single_process_env().items():
+        environ.setdefault(key, value)
+
+
+def set_threads() -> None:
+    """Use OMP_NUM_THREADS for torch's intra-op pool, when given."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def install_shims() -> None:
+    from repro.cpu import cuda_redirect, flash_attn_shim
+
+    cuda_redirect.install()
+    flash_attn_shim.install()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.exit("usage: python -m repro.cpu.run <module> [args...]   e.g. openrlhf.cli.train_sft")
+    module, args = argv[0], argv[1:]
+    check_openrlhf_version(strict=os.environ.get("REPRO_CPU_ALLOW_OTHER_OPENRLHF") != "1")
+    apply_env()
+    set_threads()
+    install_shims()
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

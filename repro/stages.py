@@ -1,0 +1,74 @@
+"""A stage is one command with its environment, resources and files; a pipeline is a DAG of them.
+
+Methods build stages as pure data (argv lists, env dicts), so the same stages run under
+the local launcher, become Slurm job scripts, or print under --dry-run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from repro.errors import ReproError
+from repro.spec import Resources
+
+
+class TokenCount(BaseModel):
+    """Where a stage's processed-token count comes from: a stats JSON key, times a multiplier."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    stats_file: str = Field(description="JSON file written by an upstream stage or this one")
+    key: str = Field(description="top-level key whose 'tokens' field counts the tokens")
+    multiplier: float = Field(1.0, description="e.g. epochs")
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="unique within the pipeline, e.g. 'sft'")
+    argv: list[str] = Field(description="the full command line")
+    env: dict[str, str] = Field({}, description="environment added to the launcher's")
+    resources: Resources = Field(description="what the stage needs")
+    workdir: str = Field(description="folder holding the stage's outputs, log and stage.json")
+    needs: list[str] = Field([], description="names of stages that must complete first")
+    inputs: list[str] = Field([], description="files/folders whose content decides whether a re-run is needed")
+    requires: list[str] = Field([], description="Python modules the command imports (checked before running)")
+    shared: bool = Field(False, description="outputs are keyed by content and reused by every method")
+    tokens: TokenCount | None = Field(None, description="how to count the tokens the stage processed")
+    report: str | None = Field(None, description="JSON the stage writes: {'metrics': {...}, 'tokens': n}")
+    tensorboard_dir: str | None = Field(None, description="OpenRLHF tensorboard folder to summarise")
+    fingerprints: dict[str, str] = Field({}, description="record name -> output path hashed into the record")
+
+    def command_line(self) -> str:
+        return shlex.join(self.argv)
+
+
+def topological_order(stages: list[Stage]) -> list[Stage]:
+    by_name = {s.name: s for s in stages}
+    if len(by_name) != len(stages):
+        raise ReproError("duplicate stage names in pipeline")
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            raise ReproError(f"dependency cycle through stage '{name}'")
+        if name not in by_name:
+            raise ReproError(f"a stage needs '{name}', which is not in the pipeline")
+        visiting.add(name)
+        for dep in by_name[name].needs:
+            visit(dep)
+        visiting.discard(name)
+        done.append(name)
+
+    for s in stages:
+        visit(s.name)
+    return [by_name[n] for n in done]
+
+
+def stage_dir(stage: Stage) -> Path:
+    return Path(stage.workdir)

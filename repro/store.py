@@ -1,0 +1,120 @@
+"""Run records: one pydantic RunRecord per run, written atomically as record.json.
+
+Schema-versioned like lm-eval's results files: the resolved spec, environment, file
+fingerprints, per-stage command/metrics/status and the evaluation metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+StageStatus = Literal["pending", "running", "completed", "skipped", "failed", "interrupted"]
+RunStatus = Literal["pending", "running", "completed", "failed", "interrupted"]
+
+
+class StageMetrics(BaseModel):
+    """Measured the same way for every stage of every method (repro/metrics)."""
+
+    device: Literal["cpu", "gpu"] = Field(description="cpu numbers are never mixed with gpu numbers")
+    wall_s: float = Field(description="wall-clock seconds of the stage's process tree")
+    peak_rss_mib: float = Field(description="peak summed RSS of the stage's whole process tree")
+    peak_gpu_mem_mib: dict[str, float] = Field({}, description="per GPU index: peak NVML memory used")
+    peak_gpu_proc_mib: float | None = Field(None, description="peak GPU memory of the tree's processes (NVML)")
+    tokens: float | None = Field(None, description="tokens processed, where the stage reports them")
+    tokens_per_s: float | None = Field(None, description="tokens / wall_s")
+    samples: int = Field(0, description="number of sampler readings")
+
+
+class StageRecord(BaseModel):
+    name: str
+    status: StageStatus = "pending"
+    shared: bool = False
+    workdir: str
+    command: str = Field("", description="the command line as run (shell-quoted)")
+    key: str = Field("", description="hash of argv, env and input contents; equal key => skip on re-run")
+    started_at: str | None = None
+    ended_at: str | None = None
+    exit_code: int | None = None
+    metrics: StageMetrics | None = None
+    train: dict[str, Any] = Field({}, description="summary of the stage's training curves (tensorboard)")
+    log_tail: str = Field("", description="last lines of the log when the stage failed")
+
+
+class RunRecord(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    method: str
+    recipe: str
+    setting: str
+    seed: int
+    status: RunStatus = "pending"
+    launcher: str = "local"
+    created_at: str
+    updated_at: str
+    spec: dict[str, Any]
+    env: dict[str, Any] = {}
+    fingerprints: dict[str, str] = Field({}, description="content hashes of base model and data files")
+    stages: list[StageRecord] = []
+    metrics: dict[str, float] = Field({}, description="evaluation scores, keys evaluator/metric")
+
+    def stage(self, name: str) -> StageRecord:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_record(record: RunRecord, path: Path) -> None:
+    record.updated_at = now()
+    atomic_write_text(path, record.model_dump_json(indent=2) + "\n")
+
+
+def load_record(path: Path) -> RunRecord:
+    return RunRecord.model_validate_json(path.read_text())
+
+
+def hash_path(path: Path) -> str:
+    """Content hash of a file, or of every file under a folder (relative names included)."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"nothing to fingerprint at {path}")
+    for f in files:
+        h.update(str(f.relative_to(path) if f != path else f.name).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]

