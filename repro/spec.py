@@ -106,7 +106,7 @@ class Resources(Strict):
     nodes: int = Field(1, gt=0, description="nodes per stage")
     gpus_per_node: int = Field(0, ge=0, description="GPUs per node (0 on cpu)")
     cpus: int = Field(2, gt=0, description="CPU cores per task")
-    threads: int = Field(2, gt=0, description="torch/OpenMP threads per process")
+    threads: int = Field(1, gt=0, description="torch/OpenMP threads per process (1 is fastest on a loaded 2-core machine)")
     mem_gb: int = Field(16, gt=0, description="host memory per node")
     time_min: int = Field(60, gt=0, description="wall-clock limit per stage")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 
 class Nvml:
     def __init__(self, pynvml):
@@ -11,8 +13,9 @@ class Nvml:
     @classmethod
     def open(cls) -> "Nvml | None":
         try:
-            import pynvml
-
+            with warnings.catch_warnings():  # the `pynvml` shim OpenRLHF pulls in warns on import
+                warnings.simplefilter("ignore", FutureWarning)
+                import pynvml
             pynvml.nvmlInit()
             return cls(pynvml)
         except Exception:  # no library, no driver, no device: a CPU machine

@@ -63,45 +63,44 @@ def test_index_first_axis():
     assert index_first_axis(table, torch.tensor([3, 1])).tolist() == [[30, 31], [10, 11]]
 
 
-def test_openrlhf_ring_attn_unpad_matches_docstring():
-    """OpenRLHF's own example in unpad_and_slice_tensor, run through the shim (subprocess)."""
-    result = run_python(
-        """
-        from repro.cpu import flash_attn_shim
-        flash_attn_shim.install()
-        import torch
-        from openrlhf.models.ring_attn_utils import unpad_and_slice_tensor, gather_and_pad_tensor
-        seqs = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
-        mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
-        s, pos, rolled, pad_len, idx = unpad_and_slice_tensor(seqs, mask, None)
-        print(s.tolist(), pos.tolist(), rolled.tolist(), pad_len)
-        print(gather_and_pad_tensor(s, None, 0, idx, 2, 4).tolist())
-        """
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines[-2] == "[[1, 2, 3, 4, 5]] [[0, 1, 2, 0, 1]] [[2, 3, 0, 5, 0]] 0"
-    assert lines[-1] == "[[1, 2, 3, 0], [4, 5, 0, 0]]"
-
-
-def test_openrlhf_models_imports_but_flash_attn_stays_unavailable():
+@pytest.fixture(scope="module")
+def openrlhf_probe() -> dict[str, str]:
+    """One subprocess (importing openrlhf costs ~7 s): install the shim, import openrlhf.models,
+    print one `KEY value` line per check."""
     result = run_python(
         """
         import importlib.util
         from repro.cpu import flash_attn_shim
         flash_attn_shim.install()
+        import torch
         import openrlhf.models
         from transformers.utils import is_flash_attn_2_available
+        from openrlhf.models.ring_attn_utils import unpad_and_slice_tensor, gather_and_pad_tensor
         from openrlhf.models.utils import log_probs_from_logits  # its flash_attn.ops import must fail
-        import torch
-        lp = log_probs_from_logits(torch.zeros(1, 2, 4), torch.tensor([[0, 3]]))
-        print("RESULT", is_flash_attn_2_available(), importlib.util.find_spec("flash_attn"), lp.tolist())
+
+        print("FA2", is_flash_attn_2_available(), importlib.util.find_spec("flash_attn"))
+        print("LOGPROBS", [round(v, 4) for v in log_probs_from_logits(torch.zeros(1, 2, 4), torch.tensor([[0, 3]]))[0].tolist()])
+        seqs = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+        mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+        s, pos, rolled, pad_len, idx = unpad_and_slice_tensor(seqs, mask, None)
+        print("UNPAD", s.tolist(), pos.tolist(), rolled.tolist(), pad_len)
+        print("REPAD", gather_and_pad_tensor(s, None, 0, idx, 2, 4).tolist())
         """
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    last = result.stdout.strip().splitlines()[-1]
-    assert last.startswith("RESULT False None")
-    assert "-1.386" in last  # log(1/4) from the pure-torch fallback
+    lines = [line.split(" ", 1) for line in result.stdout.splitlines() if " " in line]
+    return {key: value for key, value in lines}
+
+
+def test_openrlhf_models_imports_but_flash_attn_stays_unavailable(openrlhf_probe):
+    assert openrlhf_probe["FA2"] == "False None"
+    assert openrlhf_probe["LOGPROBS"] == "[-1.3863, -1.3863]"  # log(1/4): the pure-torch fallback ran
+
+
+def test_openrlhf_ring_attn_unpad_matches_docstring(openrlhf_probe):
+    """OpenRLHF's own example in unpad_and_slice_tensor / gather_and_pad_tensor, through the shim."""
+    assert openrlhf_probe["UNPAD"] == "[[1, 2, 3, 4, 5]] [[0, 1, 2, 0, 1]] [[2, 3, 0, 5, 0]] 0"
+    assert openrlhf_probe["REPAD"] == "[[1, 2, 3, 0], [4, 5, 0, 0]]"
 
 
 def test_cuda_redirect_makes_current_device_usable():
@@ -174,3 +173,25 @@ def test_run_module_entry_point(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "RESULT __main__ ['--a', '1'] 1 1 cpu"
+
+
+def test_installed_openrlhf_is_the_pinned_version():
+    from repro.cpu import installed_openrlhf_version
+
+    assert installed_openrlhf_version() == OPENRLHF_VERSION
+
+
+def test_all_gather_single_rank_gloo(tmp_path):
+    import torch.distributed as dist
+
+    from repro.cpu.flash_attn_shim import all_gather
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        out = all_gather(x, dist.group.WORLD)
+        assert out.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+        (out * 2).sum().backward()
+        assert x.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    finally:
+        dist.destroy_process_group()

@@ -43,7 +43,9 @@ class ImdbWorld(World):
 
     def pairs_stage(self, spec: RunSpec, layout: Layout, world: Stage, policy_dir: Path, needs: list[str]) -> Stage:
         wf = self.files(world)
-        key = section_digest(Path(world.workdir).name, str(policy_dir), spec.pairs, spec.generation, spec.seed)
+        # Keys hold paths relative to the results root, so they do not change when the root moves.
+        key = section_digest(Path(world.workdir).name, str(policy_dir.relative_to(layout.root)), spec.pairs,
+                             spec.generation, spec.seed)
         workdir = layout.shared_dir("pairs", key)
         pf = PairFiles(workdir)
         return Stage(

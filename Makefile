@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:  `make demo` (install + DPO on the embedded IMDB world)
+# and `make test` (install + the whole test suite). Everything installs into .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+CONSTRAINTS := -c requirements/constraints.txt
+
+.PHONY: install demo test test-unit clean-results
+
+install: $(VENV)/.installed
+
+# torch first, as the local CPU build (a bare `torch` pulls GBs of CUDA wheels); then
+# OpenRLHF's requirements minus flash-attn, OpenRLHF itself with --no-deps, then this package.
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/openrlhf.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	DS_BUILD_OPS=0 $(PIP) $(CONSTRAINTS) -r requirements/openrlhf.txt
+	$(PIP) --no-deps openrlhf==0.11.2
+	$(PIP) $(CONSTRAINTS) -e '.[train,dev]'
+	touch $@
+
+demo: install
+	$(VENV)/bin/repro run --method dpo
+	$(VENV)/bin/repro status
+
+test: install
+	$(PY) -m pytest tests
+
+test-unit: install
+	$(PY) -m pytest tests/unit

@@ -1,0 +1,30 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def results_root(tmp_path, monkeypatch):
+    root = tmp_path / "results"
+    monkeypatch.setenv("REPRO_RESULTS", str(root))
+    return root
+
+
+def normalise(text: str, results_root: Path) -> str:
+    """Golden files hold machine-independent paths."""
+    return (text.replace(str(results_root), "<results>").replace(sys.executable, "python")
+            .replace(str(REPO), "<repo>"))
+
+
+def check_golden(name: str, text: str) -> None:
+    path = REPO / "tests" / "golden" / name
+    if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if os.environ.get("UPDATE_GOLDEN") != "1":
+            pytest.fail(f"golden file {path} was missing and has been written; re-run")
+    assert text == path.read_text(), f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"

@@ -1,0 +1,101 @@
+"""`repro run --method dpo` end to end on the smoke recipe: real OpenRLHF SFT and DPO on CPU."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+REPRO = [sys.executable, "-m", "repro.cli"]
+
+
+def repro(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REPRO_RESULTS": str(root)}
+    proc = subprocess.run([*REPRO, *args], env=env, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        pytest.fail(f"repro {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def dpo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", root=root)
+    (record_path,) = (root / "runs").glob("imdb-smoke-dpo-*/record.json")
+    return root, json.loads(record_path.read_text())
+
+
+def load_weights(model_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    (path,) = model_dir.glob("*.safetensors")
+    return load_file(path)
+
+
+def test_record_is_complete(dpo_run):
+    _, rec = dpo_run
+    assert rec["status"] == "completed" and rec["schema_version"] == 1
+    assert [s["name"] for s in rec["stages"]] == ["world", "sft", "pairs", "dpo", "eval-gold"]
+    for s in rec["stages"]:
+        m = s["metrics"]
+        assert s["status"] == "completed" and m["device"] == "cpu" and m["wall_s"] > 0 and m["peak_rss_mib"] > 100
+    assert set(rec["fingerprints"]) == {"base_model", "data", "preference_data"}
+    assert rec["env"]["packages"]["openrlhf"] == "0.11.2" and "sha" in rec["env"]["git"]
+    assert rec["spec"]["setting"] == "imdb-smoke"
+
+
+def test_losses_finite_and_sft_loss_falls(dpo_run):
+    _, rec = dpo_run
+    sft = {s["name"]: s for s in rec["stages"]}["sft"]["train"]["train/loss_mean"]
+    assert sft["all_finite"] and sft["last"] < sft["first"] - 0.3
+    dpo = {s["name"]: s for s in rec["stages"]}["dpo"]["train"]["train/loss_mean"]
+    assert dpo["all_finite"] and dpo["n"] >= 2
+
+
+def test_dpo_changed_the_sft_weights(dpo_run):
+    root, rec = dpo_run
+    stages = {s["name"]: s for s in rec["stages"]}
+    sft = load_weights(Path(stages["sft"]["workdir"]) / "model")
+    dpo = load_weights(Path(stages["dpo"]["workdir"]) / "model")
+    base = load_weights(Path(stages["world"]["workdir"]) / "base_model")
+    assert sft.keys() == dpo.keys()
+    assert any(not (sft[k].float() == dpo[k].float()).all() for k in sft)
+    assert any(not (sft[k].float() == base[k].float()).all() for k in sft)
+
+
+def test_gold_metrics_have_keys_and_ranges(dpo_run):
+    _, rec = dpo_run
+    m = rec["metrics"]
+    for key in ("gold/reward_mean", "gold/sft_reward_mean", "gold/win_rate_vs_sft"):
+        assert 0.0 <= m[key] <= 1.0, key
+    assert math.isfinite(m["gold/kl_to_sft"]) and m["gold/reward_stderr"] > 0
+    assert 0 < m["gold/response_tokens_mean"] <= 24
+
+
+def test_status_shows_stages_with_time_and_memory(dpo_run):
+    root, rec = dpo_run
+    out = repro("status", rec["run_id"], root=root).stdout
+    assert "peak RSS MiB" in out and "dpo" in out and "sft (shared)" in out and "completed" in out
+
+
+def test_rerun_skips_everything_and_sft_method_reuses_shared_stages(dpo_run):
+    root, rec = dpo_run
+    again = repro("run", "--method", "dpo", "--recipe", "imdb/smoke", root=root)
+    assert again.stderr.count("skipped") == 5
+    sft_run = repro("run", "--method", "sft", "--recipe", "imdb/smoke", root=root)
+    assert "world: unchanged" in sft_run.stderr and "sft: unchanged" in sft_run.stderr
+    (sft_rec,) = (root / "runs").glob("imdb-smoke-sft-*/record.json")
+    sft_rec = json.loads(sft_rec.read_text())
+    assert sft_rec["fingerprints"]["base_model"] == rec["fingerprints"]["base_model"]
+    assert sft_rec["metrics"]["gold/kl_to_sft"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_unknown_method_exits_nonzero_and_keeps_records(dpo_run):
+    root, rec = dpo_run
+    bad = repro("run", "--method", "dpoo", "--recipe", "imdb/smoke", root=root, check=False)
+    assert bad.returncode == 2 and "Did you mean 'dpo'" in bad.stderr
+    assert json.loads(Path(root / "runs" / rec["run_id"] / "record.json").read_text())["status"] == "completed"

@@ -1,0 +1,28 @@
+"""Every flag we render must exist in the installed OpenRLHF CLI's --help."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from repro.runs import plan_run
+
+pytestmark = pytest.mark.integration
+
+
+def cli_help(module: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "repro.cpu.run", module, "--help"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize("method,stage", [("sft", "sft"), ("dpo", "dpo")])
+def test_rendered_flags_exist_in_cli_help(method, stage, results_root):
+    plan = plan_run(method, "imdb", results_root=results_root)
+    argv = {s.name: s for s in plan.stages}[stage].argv
+    module = argv[argv.index("repro.cpu.run") + 1]
+    known = set(re.findall(r"--[\w.]+", cli_help(module)))
+    rendered = [a for a in argv if a.startswith("--")]
+    assert rendered and not [f for f in rendered if f not in known]

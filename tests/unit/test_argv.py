@@ -1,0 +1,40 @@
+"""Golden tests of the rendered pipelines: argv and env of every stage."""
+
+import pytest
+
+from baselines.openrlhf_cli import launch_prefix, render_flags
+from repro.runs import plan_run, render_dry_run
+from repro.spec import Resources
+from tests.conftest import check_golden, normalise
+
+
+def test_render_flags_hand_case():
+    flags = {"a.b": 1, "c": True, "d": False, "e": None, "f": [1, 2], "g": ""}
+    assert render_flags(flags) == ["--a.b", "1", "--c", "--f", "1", "2", "--g", ""]
+
+
+def test_gpu_launch_uses_deepspeed_without_cpu_layer():
+    argv = launch_prefix("openrlhf.cli.train_sft", Resources(device="gpu", gpus_per_node=8))
+    assert argv == ["deepspeed", "--num_gpus", "8", "--module", "openrlhf.cli.train_sft"]
+    assert "repro.cpu.run" in launch_prefix("m", Resources())
+
+
+@pytest.mark.parametrize("method", ["sft", "dpo"])
+def test_dry_run_golden(method, results_root):
+    plan = plan_run(method, "imdb/smoke", results_root=results_root)
+    check_golden(f"dry_run_{method}_smoke.txt", normalise(render_dry_run(plan), results_root))
+
+
+def test_shared_stages_are_identical_across_methods(results_root):
+    sft = {s.name: s for s in plan_run("sft", "imdb/smoke", results_root=results_root).stages}
+    dpo = {s.name: s for s in plan_run("dpo", "imdb/smoke", results_root=results_root).stages}
+    for name in ("world", "sft"):
+        assert sft[name] == dpo[name]
+    assert sft["eval-gold"].argv[-1] != dpo["eval-gold"].argv[-1]  # each run evaluates into its own folder
+
+
+def test_run_id_is_deterministic_and_seed_dependent(results_root):
+    a = plan_run("dpo", "imdb/smoke", results_root=results_root).layout.run_id
+    b = plan_run("dpo", "imdb/smoke", results_root=results_root).layout.run_id
+    c = plan_run("dpo", "imdb/smoke", seed=1, results_root=results_root).layout.run_id
+    assert a == b and a != c and c.startswith("imdb-smoke-dpo-s1-")

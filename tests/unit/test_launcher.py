@@ -1,0 +1,99 @@
+"""The local launcher on tiny real subprocesses: metrics, resume, failure, record schema."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from repro.errors import MissingDependencyError, StageFailed
+from repro.launch.local import LocalLauncher
+from repro.spec import Resources
+from repro.stages import Stage, TokenCount
+from repro.store import RunRecord, load_record, now
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def make_record() -> RunRecord:
+    return RunRecord(run_id="r", method="m", recipe="x", setting="s", seed=0, created_at=now(),
+                     updated_at=now(), spec={})
+
+
+def pipeline(tmp: Path, fail: bool = False) -> list[Stage]:
+    a, b = tmp / "a", tmp / "b"
+    write_a = (f"import json,pathlib; d=pathlib.Path({str(a)!r}); d.mkdir(parents=True, exist_ok=True); "
+               f"(d/'data.txt').write_text('hello'); "
+               f"(d/'stats.json').write_text(json.dumps({{'train': {{'tokens': 1000}}}})); "
+               f"x = bytearray(64 * 2**20); import time; time.sleep(0.6)")
+    write_b = ("import json,pathlib,sys; d=pathlib.Path(%r); d.mkdir(parents=True, exist_ok=True); "
+               "print('step 1'); print('boom', file=sys.stderr); sys.exit(3) if %r else None; "
+               "(d/'report.json').write_text(json.dumps({'metrics': {'gold/reward_mean': 0.7}, 'tokens': 50}))"
+               % (str(b), fail))
+    return [
+        Stage(name="a", argv=py(write_a), resources=Resources(), workdir=str(a),
+              tokens=TokenCount(stats_file=str(a / "stats.json"), key="train", multiplier=2),
+              fingerprints={"data": str(a / "data.txt")}),
+        Stage(name="b", argv=py(write_b), resources=Resources(), workdir=str(b), needs=["a"],
+              inputs=[str(a / "data.txt")], report=str(b / "report.json")),
+    ]
+
+
+def test_runs_measures_and_records(tmp_path):
+    rec_path = tmp_path / "record.json"
+    record = LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    saved = load_record(rec_path)
+    assert saved.status == "completed" and [s.status for s in saved.stages] == ["completed", "completed"]
+    a = saved.stage("a").metrics
+    assert a.device == "cpu" and a.wall_s >= 0.5 and a.peak_rss_mib > 64  # the 64 MiB buffer was seen
+    assert a.tokens == 2000 and a.tokens_per_s == pytest.approx(2000 / a.wall_s, rel=0.01)
+    assert saved.metrics == {"gold/reward_mean": 0.7}
+    assert len(saved.fingerprints["data"]) == 16
+    assert (tmp_path / "a" / "log.txt").exists() and (tmp_path / "a" / "command.sh").exists()
+    assert record.schema_version == 1
+
+
+def test_rerun_skips_unchanged_and_reruns_changed_inputs(tmp_path):
+    rec_path = tmp_path / "record.json"
+    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    second = LocalLauncher(load_record(rec_path), rec_path).run(pipeline(tmp_path))
+    assert [s.status for s in second.stages] == ["skipped", "skipped"]
+    assert second.stage("a").metrics is not None  # the original measurement is kept
+
+    # Stage b's input changes -> b runs again; a's argv is unchanged -> skipped.
+    stages = pipeline(tmp_path)
+    (tmp_path / "a" / "data.txt").write_text("changed")
+    third = LocalLauncher(load_record(rec_path), rec_path).run(stages)
+    assert [s.status for s in third.stages] == ["skipped", "completed"]
+
+
+def test_failed_stage_records_status_and_log_tail(tmp_path):
+    rec_path = tmp_path / "record.json"
+    with pytest.raises(StageFailed, match="stage 'b' failed"):
+        LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path, fail=True))
+    saved = load_record(rec_path)
+    b = saved.stage("b")
+    assert saved.status == "failed" and b.status == "failed" and b.exit_code == 3
+    assert "boom" in b.log_tail and "step 1" in b.log_tail
+    assert saved.stage("a").status == "completed"  # nothing already done is lost
+    # A fixed re-run resumes: a is skipped, b runs.
+    fixed = LocalLauncher(saved, rec_path).run(pipeline(tmp_path))
+    assert [s.status for s in fixed.stages] == ["skipped", "completed"]
+
+
+def test_missing_module_says_what_to_install(tmp_path):
+    stage = Stage(name="x", argv=["true"], resources=Resources(), workdir=str(tmp_path / "x"),
+                  requires=["surely_missing_module_xyz"])
+    with pytest.raises(MissingDependencyError, match="surely_missing_module_xyz.*make install"):
+        LocalLauncher(make_record(), tmp_path / "r.json").run([stage])
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_record_json_is_valid_after_each_stage(tmp_path):
+    rec_path = tmp_path / "record.json"
+    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    data = json.loads(rec_path.read_text())
+    assert set(data) >= {"schema_version", "run_id", "status", "stages", "metrics", "fingerprints", "env"}
+    assert not list(tmp_path.glob(".record.json.*"))  # no temp files left behind
