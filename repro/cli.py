@@ -111,6 +111,32 @@ def run(
     print_metrics(record.metrics)
 
 
+@app.command()
+@friendly_errors
+def bench(
+    methods: Annotated[str, typer.Option(help="comma-separated methods, run one after the other")] = "dpo",
+    overrides: Overrides = None,
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
+    seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed")] = None,
+    keep: Annotated[Optional[Path], typer.Option(help="keep the runs under this folder (default: a temp dir)")] = None,
+    out_md: Annotated[Optional[Path], typer.Option("--out", help="also write the Markdown table here")] = None,
+) -> None:
+    """Time every stage of each method from scratch (warm installs), side by side."""
+    from repro.bench import bench as run_bench
+    from repro.bench import render_markdown
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    rows = run_bench(names, recipe, seed, tuple(overrides or ()), keep)
+    command = " ".join(["repro bench", f"--methods {methods}", f"--recipe {recipe}"]
+                       + ([f"--seed {seed}"] if seed is not None else []) + list(overrides or []))
+    text = render_markdown(rows, command)
+    sys.stdout.write(text)
+    if out_md:
+        from repro.store import atomic_write_text
+
+        atomic_write_text(out_md, text)
+
+
 def print_metrics(metrics: dict[str, float]) -> None:
     table = Table("metric", "value", title="evaluation")
     for k, v in sorted(metrics.items()):

@@ -22,7 +22,6 @@ from einops import rearrange
 # import x` without importing the parent, while importlib.util.find_spec("flash_attn") stays None,
 # so transformers (and anything else probing for flash-attn) still sees it as absent, and
 # optional imports such as `flash_attn.ops.triton.cross_entropy` still raise ImportError.
-SHIM_MODULES = ("flash_attn.bert_padding", "flash_attn.utils.distributed")
 
 
 def index_first_axis(tensor: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -82,18 +81,19 @@ def _module(name: str, **attrs) -> types.ModuleType:
     return mod
 
 
+def shim_modules() -> dict[str, dict]:
+    """Module name -> the names OpenRLHF imports from it."""
+    return {
+        "flash_attn.bert_padding": dict(
+            index_first_axis=index_first_axis, pad_input=pad_input, rearrange=rearrange, unpad_input=unpad_input
+        ),
+        "flash_attn.utils.distributed": dict(all_gather=all_gather),
+    }
+
+
 def install() -> None:
     """Register the shim modules in sys.modules (idempotent). Call before importing openrlhf."""
     if importlib.util.find_spec("flash_attn") is not None:  # a real flash-attn: leave it alone
         return
-    sys.modules.setdefault(
-        "flash_attn.bert_padding",
-        _module(
-            "flash_attn.bert_padding",
-            index_first_axis=index_first_axis,
-            pad_input=pad_input,
-            rearrange=rearrange,
-            unpad_input=unpad_input,
-        ),
-    )
-    sys.modules.setdefault("flash_attn.utils.distributed", _module("flash_attn.utils.distributed", all_gather=all_gather))
+    for name, attrs in shim_modules().items():
+        sys.modules.setdefault(name, _module(name, **attrs))

@@ -11,12 +11,9 @@ import os
 import runpy
 import socket
 import sys
-from pathlib import Path
 
 from repro.cpu import check_openrlhf_version
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TORCH_EXTENSIONS_DIR = REPO_ROOT / ".cache" / "torch_extensions"
+from repro.launch.env import cache_root
 
 
 def free_port() -> int:
@@ -36,7 +33,7 @@ def single_process_env() -> dict[str, str]:
         "MASTER_ADDR": "127.0.0.1",
         "MASTER_PORT": str(free_port()),
         "DS_ACCELERATOR": "cpu",
-        "TORCH_EXTENSIONS_DIR": str(TORCH_EXTENSIONS_DIR),
+        "TORCH_EXTENSIONS_DIR": str(cache_root() / "torch_extensions"),
     }
 
 

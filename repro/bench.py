@@ -1,0 +1,60 @@
+"""`repro bench`: run methods one after the other from a fresh results root and compare time and memory.
+
+Each method runs every stage (nothing reused from earlier runs), under the same sampler and
+environment, so the numbers are side by side from one invocation. CPU numbers are labelled CPU.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.launch.local import LocalLauncher
+from repro.runs import open_record, plan_run
+from repro.store import RunRecord
+
+
+@dataclass
+class BenchRow:
+    method: str
+    device: str
+    total_wall_s: float
+    record: RunRecord
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(s.metrics.peak_rss_mib for s in self.record.stages if s.metrics)
+
+    def stage_wall(self) -> dict[str, float]:
+        return {s.name: s.metrics.wall_s for s in self.record.stages if s.metrics}
+
+
+def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[str, ...],
+          keep_root: Path | None = None) -> list[BenchRow]:
+    rows = []
+    for method in methods:
+        root = keep_root / method if keep_root else Path(tempfile.mkdtemp(prefix=f"repro-bench-{method}-"))
+        plan = plan_run(method, recipe, seed, overrides, root)
+        record = open_record(plan, "local")
+        t0 = time.perf_counter()
+        LocalLauncher(record, plan.layout.record_path).run(plan.stages)
+        rows.append(BenchRow(method, plan.spec.resources.device, time.perf_counter() - t0, record))
+    return rows
+
+
+def render_markdown(rows: list[BenchRow], command: str) -> str:
+    stages = list(dict.fromkeys(name for r in rows for name in r.stage_wall()))
+    device = ", ".join(sorted({r.device.upper() for r in rows}))
+    head = ["method", "total s", *[f"{s} s" for s in stages], "peak RSS MiB", "gold reward", "win vs SFT"]
+    lines = [f"Measured on {device} with: `{command}`", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        walls = r.stage_wall()
+        m = r.record.metrics
+        cells = [r.method, f"{r.total_wall_s:.1f}", *[f"{walls[s]:.1f}" if s in walls else "-" for s in stages],
+                 f"{r.peak_rss_mib:.0f}", f"{m.get('gold/reward_mean', float('nan')):.3f}",
+                 f"{m.get('gold/win_rate_vs_sft', float('nan')):.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
