@@ -27,6 +27,10 @@ class BenchRow:
     def peak_rss_mib(self) -> float:
         return max(s.metrics.peak_rss_mib for s in self.record.stages if s.metrics)
 
+    @property
+    def peak_pss_mib(self) -> float:
+        return max(s.metrics.peak_pss_mib or 0.0 for s in self.record.stages if s.metrics)
+
     def stage_wall(self) -> dict[str, float]:
         return {s.name: s.metrics.wall_s for s in self.record.stages if s.metrics}
 
@@ -47,14 +51,14 @@ def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[st
 def render_markdown(rows: list[BenchRow], command: str) -> str:
     stages = list(dict.fromkeys(name for r in rows for name in r.stage_wall()))
     device = ", ".join(sorted({r.device.upper() for r in rows}))
-    head = ["method", "total s", *[f"{s} s" for s in stages], "peak RSS MiB", "gold reward", "win vs SFT"]
+    head = ["method", "total s", *[f"{s} s" for s in stages], "peak RSS MiB", "peak PSS MiB", "gold reward", "win vs SFT"]
     lines = [f"Measured on {device} with: `{command}`", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         walls = r.stage_wall()
         m = r.record.metrics
         cells = [r.method, f"{r.total_wall_s:.1f}", *[f"{walls[s]:.1f}" if s in walls else "-" for s in stages],
-                 f"{r.peak_rss_mib:.0f}", f"{m.get('gold/reward_mean', float('nan')):.3f}",
+                 f"{r.peak_rss_mib:.0f}", f"{r.peak_pss_mib:.0f}", f"{m.get('gold/reward_mean', float('nan')):.3f}",
                  f"{m.get('gold/win_rate_vs_sft', float('nan')):.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -97,12 +97,12 @@ def run(
     """Run a method end to end: world, SFT, method stages, evaluation."""
     from repro.runs import open_record, plan_run, render_dry_run
 
+    if launcher is LauncherName.slurm:
+        raise ReproError("the Slurm launcher is not available yet; use --launcher local")
     plan = plan_run(method, recipe, seed, tuple(overrides or ()), results)
     if dry_run:
         sys.stdout.write(render_dry_run(plan))
         return
-    if launcher is LauncherName.slurm:
-        raise ReproError("the Slurm launcher is not available yet; use --launcher local or --dry-run")
     from repro.launch.local import LocalLauncher
 
     record = open_record(plan, launcher.value)
@@ -167,13 +167,14 @@ def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit 
 
         raise UnknownNameError("run", run_id, [r.run_id for r in records])
     record = matches[0]
-    table = Table("stage", "status", "wall s", "peak RSS MiB", "peak GPU MiB", "tok/s",
+    table = Table("stage", "status", "wall s", "peak RSS MiB", "peak PSS MiB", "peak GPU MiB", "tok/s",
                   title=f"{record.run_id}: {record.status}")
     for s in record.stages:
         m = s.metrics
         gpu = "-" if not (m and m.peak_gpu_mem_mib) else ", ".join(f"{v:.0f}" for v in m.peak_gpu_mem_mib.values())
         table.add_row(s.name + (" (shared)" if s.shared else ""), s.status,
-                      f"{m.wall_s:.1f}" if m else "-", f"{m.peak_rss_mib:.0f}" if m else "-", gpu,
+                      f"{m.wall_s:.1f}" if m else "-", f"{m.peak_rss_mib:.0f}" if m else "-",
+                      f"{m.peak_pss_mib:.0f}" if m and m.peak_pss_mib is not None else "-", gpu,
                       f"{m.tokens_per_s:.0f}" if m and m.tokens_per_s else "-")
     out.print(table)
     for s in record.stages:

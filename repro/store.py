@@ -28,6 +28,7 @@ class StageMetrics(BaseModel):
     device: Literal["cpu", "gpu"] = Field(description="cpu numbers are never mixed with gpu numbers")
     wall_s: float = Field(description="wall-clock seconds of the stage's process tree")
     peak_rss_mib: float = Field(description="peak summed RSS of the stage's whole process tree")
+    peak_pss_mib: float | None = Field(None, description="peak summed PSS (shared pages split between processes)")
     peak_gpu_mem_mib: dict[str, float] = Field({}, description="per GPU index: peak NVML memory used")
     peak_gpu_proc_mib: float | None = Field(None, description="peak GPU memory of the tree's processes (NVML)")
     tokens: float | None = Field(None, description="tokens processed, where the stage reports them")

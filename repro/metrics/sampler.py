@@ -15,26 +15,31 @@ from repro.metrics.nvml import Nvml
 from repro.store import StageMetrics
 
 
-def tree_rss_and_pids(pid: int) -> tuple[int, set[int]]:
+def tree_memory(pid: int) -> tuple[int, int, set[int]]:
+    """(RSS, PSS, pids) summed over a process tree. RSS double-counts pages that forked
+    workers share (OpenRLHF's datasets.map forks 8); PSS splits them fairly."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0, set()
-    rss, pids = 0, set()
+        return 0, 0, set()
+    rss, pss, pids = 0, 0, set()
     for p in procs:
         try:
-            rss += p.memory_info().rss
+            info = p.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
             pids.add(p.pid)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return rss, pids
+    return rss, pss, pids
 
 
 class ResourceSampler:
     def __init__(self, pid: int, device: str, interval_s: float = 0.2):
         self.pid, self.device, self.interval_s = pid, device, interval_s
         self.peak_rss = 0
+        self.peak_pss = 0
         self.peak_gpu: dict[str, float] = {}
         self.peak_gpu_proc: float | None = None
         self.samples = 0
@@ -64,8 +69,9 @@ class ResourceSampler:
                 return
 
     def sample(self) -> None:
-        rss, pids = tree_rss_and_pids(self.pid)
+        rss, pss, pids = tree_memory(self.pid)
         self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
         if self._nvml:
             for dev, used in self._nvml.used_mib().items():
                 self.peak_gpu[dev] = max(self.peak_gpu.get(dev, 0.0), used)
@@ -77,6 +83,7 @@ class ResourceSampler:
             device=self.device,
             wall_s=round(self.wall_s, 3),
             peak_rss_mib=round(self.peak_rss / 2**20, 1),
+            peak_pss_mib=round(self.peak_pss / 2**20, 1),
             peak_gpu_mem_mib={k: round(v, 1) for k, v in self.peak_gpu.items()},
             peak_gpu_proc_mib=None if self.peak_gpu_proc is None else round(self.peak_gpu_proc, 1),
             tokens=tokens,

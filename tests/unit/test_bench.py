@@ -4,7 +4,7 @@ from repro.store import RunRecord, StageMetrics, StageRecord, now
 
 def row(method: str, walls: dict[str, float], reward: float) -> BenchRow:
     stages = [StageRecord(name=n, workdir="/x", status="completed",
-                          metrics=StageMetrics(device="cpu", wall_s=w, peak_rss_mib=100 * w)) for n, w in walls.items()]
+                          metrics=StageMetrics(device="cpu", wall_s=w, peak_rss_mib=100 * w, peak_pss_mib=50 * w)) for n, w in walls.items()]
     rec = RunRecord(run_id=method, method=method, recipe="r", setting="s", seed=0, created_at=now(),
                     updated_at=now(), spec={}, stages=stages,
                     metrics={"gold/reward_mean": reward, "gold/win_rate_vs_sft": 0.5})
@@ -16,6 +16,6 @@ def test_markdown_table_hand_case():
                             row("dpo", {"world": 1.0, "sft": 2.0, "dpo": 3.0}, 0.75)], "repro bench")
     lines = text.splitlines()
     assert lines[0] == "Measured on CPU with: `repro bench`"
-    assert lines[2] == "| method | total s | world s | sft s | dpo s | peak RSS MiB | gold reward | win vs SFT |"
-    assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | - | 200 | 0.500 | 0.500 |"
-    assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 0.750 | 0.500 |"
+    assert lines[2] == "| method | total s | world s | sft s | dpo s | peak RSS MiB | peak PSS MiB | gold reward | win vs SFT |"
+    assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | - | 200 | 100 | 0.500 | 0.500 |"
+    assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 150 | 0.750 | 0.500 |"
