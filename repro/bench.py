@@ -49,7 +49,9 @@ def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[st
 
 
 def render_markdown(rows: list[BenchRow], command: str) -> str:
-    stages = list(dict.fromkeys(name for r in rows for name in r.stage_wall()))
+    # Stage columns in pipeline order: take the longest pipeline's order first.
+    ordered = sorted(rows, key=lambda r: -len(r.stage_wall()))
+    stages = list(dict.fromkeys(name for r in ordered for name in r.stage_wall()))
     device = ", ".join(sorted({r.device.upper() for r in rows}))
     head = ["method", "total s", *[f"{s} s" for s in stages], "peak RSS MiB", "peak PSS MiB", "gold reward", "win vs SFT"]
     lines = [f"Measured on {device} with: `{command}`", "",
