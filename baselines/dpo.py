@@ -25,6 +25,7 @@ class DPOConfig(TrainSpec):
 
 class DPO(Method):
     name = "dpo"
+    train_stage = "dpo"
     description = "direct preference optimisation (openrlhf.cli.train_dpo) on gold-labelled pairs"
     Config = DPOConfig
 

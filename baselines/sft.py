@@ -49,6 +49,7 @@ def sft_model_dir(stage: Stage) -> Path:
 
 class SFT(Method):
     name = "sft"
+    train_stage = "sft"
     description = "supervised fine-tuning only (openrlhf.cli.train_sft): the reference policy"
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:

@@ -92,6 +92,7 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed")] = None,
     launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
+    force: Annotated[bool, typer.Option("--force", help="re-run every stage, also completed and shared ones")] = False,
     results: ResultsOpt = None,
 ) -> None:
     """Run a method end to end: world, SFT, method stages, evaluation."""
@@ -107,7 +108,7 @@ def run(
 
     record = open_record(plan, launcher.value)
     err.print(f"run [bold]{plan.layout.run_id}[/bold] -> {plan.layout.run_dir}")
-    LocalLauncher(record, plan.layout.record_path, err).run(plan.stages)
+    LocalLauncher(record, plan.layout.record_path, err, force=force).run(plan.stages)
     print_metrics(record.metrics)
 
 
@@ -135,6 +136,30 @@ def bench(
         from repro.store import atomic_write_text
 
         atomic_write_text(out_md, text)
+
+
+class TableFormat(str, Enum):
+    md = "md"
+    tex = "tex"
+    csv = "csv"
+    png = "png"
+
+
+@app.command()
+@friendly_errors
+def tables(
+    recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="only this recipe's setting")] = None,
+    fmt: Annotated[Optional[list[TableFormat]], typer.Option("--format", "-f", help="repeatable; default md")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="write files here (default: print Markdown)")] = None,
+    allow_mixed: Annotated[bool, typer.Option("--allow-mixed-fingerprints",
+                                              help="tabulate runs whose base model or data differ")] = False,
+    results: ResultsOpt = None,
+) -> None:
+    """Comparison tables (scores, efficiency, the paper's tables) and plots from run records."""
+    from repro.tables.write import write_tables
+
+    for text in write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed):
+        sys.stdout.write(text.rstrip("\n") + "\n\n")
 
 
 def print_metrics(metrics: dict[str, float]) -> None:

@@ -64,6 +64,8 @@ class RunRecord(BaseModel):
     updated_at: str
     spec: dict[str, Any]
     env: dict[str, Any] = {}
+    train_stage: str | None = Field(None, description="the method's own training stage (efficiency tables)")
+    rollout_engine: str | None = Field(None, description="rollout engine and its memory preallocation, if any")
     fingerprints: dict[str, str] = Field({}, description="content hashes of base model and data files")
     stages: list[StageRecord] = []
     metrics: dict[str, float] = Field({}, description="evaluation scores, keys evaluator/metric")

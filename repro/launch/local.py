@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -99,10 +100,11 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 class LocalLauncher:
-    def __init__(self, record: RunRecord, record_path: Path, console: Console | None = None):
+    def __init__(self, record: RunRecord, record_path: Path, console: Console | None = None, force: bool = False):
         self.record = record
         self.record_path = record_path
         self.console = console or Console(stderr=True)
+        self.force = force  # re-run stages even when a completed, unchanged one exists
 
     def _save(self) -> None:
         save_record(self.record, self.record_path)
@@ -139,7 +141,7 @@ class LocalLauncher:
         workdir = Path(stage.workdir)
         with stage_lock(workdir):
             key = stage_key(stage)
-            done = completed_record(stage, key)
+            done = None if self.force else completed_record(stage, key)
             if done is not None:
                 self.console.print(f"[dim]• {stage.name}: unchanged since {done.ended_at}, skipped[/dim]")
                 self._absorb_outputs(stage, done)
@@ -149,6 +151,8 @@ class LocalLauncher:
                               command=stage.command_line(), status="running", started_at=now())
             self._set_stage(rec)
             (workdir / "stage.json").unlink(missing_ok=True)
+            if stage.tensorboard_dir:  # a re-run must not append to the last run's curves
+                shutil.rmtree(stage.tensorboard_dir, ignore_errors=True)
             atomic_write_text(workdir / "command.sh", f"#!/usr/bin/env bash\n{env_prefix(stage)}{stage.command_line()}\n")
             rec = self._execute(stage, rec)
             atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")

@@ -24,6 +24,7 @@ class NoConfig(BaseModel):
 class Method(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
+    train_stage: ClassVar[str]  # the stage whose time/step and memory the efficiency tables report
     Config: ClassVar[type[BaseModel]] = NoConfig
 
     @classmethod

@@ -99,3 +99,17 @@ def test_unknown_method_exits_nonzero_and_keeps_records(dpo_run):
     bad = repro("run", "--method", "dpoo", "--recipe", "imdb/smoke", root=root, check=False)
     assert bad.returncode == 2 and "Did you mean 'dpo'" in bad.stderr
     assert json.loads(Path(root / "runs" / rec["run_id"] / "record.json").read_text())["status"] == "completed"
+
+
+def test_tables_from_real_records(dpo_run, tmp_path):
+    root, rec = dpo_run
+    repro("run", "--method", "sft", "--recipe", "imdb/smoke", root=root)  # reuses shared stages
+    out = tmp_path / "tables"
+    args = ["tables", "--recipe", "imdb/smoke", "--out", str(out)]
+    repro(*args, *[x for f in ("md", "tex", "csv", "png") for x in ("--format", f)], root=root)
+    scores = (out / "scores-imdb-smoke.md").read_text()
+    assert "| dpo | 1 |" in scores and "| sft | 1 |" in scores and "fingerprints: base_model" in scores
+    assert (out / "efficiency-imdb-smoke-cpu.tex").read_text().startswith(r"\begin{table}")
+    assert (out / "paper-table3.csv").exists()
+    for png in ("imdb-smoke-cpu-reward-vs-kl.png", "imdb-smoke-cpu-efficiency.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

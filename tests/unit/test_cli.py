@@ -8,7 +8,7 @@ runner = CliRunner()
 
 
 def test_help_of_every_command_runs():
-    for cmd in ([], ["ls"], ["validate"], ["run"], ["status"], ["bench"]):
+    for cmd in ([], ["ls"], ["validate"], ["run"], ["status"], ["bench"], ["tables"]):
         result = runner.invoke(app, [*cmd, "--help"])
         assert result.exit_code == 0, (cmd, result.output)
 

@@ -97,3 +97,10 @@ def test_record_json_is_valid_after_each_stage(tmp_path):
     data = json.loads(rec_path.read_text())
     assert set(data) >= {"schema_version", "run_id", "status", "stages", "metrics", "fingerprints", "env"}
     assert not list(tmp_path.glob(".record.json.*"))  # no temp files left behind
+
+
+def test_force_reruns_completed_stages(tmp_path):
+    rec_path = tmp_path / "record.json"
+    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    again = LocalLauncher(load_record(rec_path), rec_path, force=True).run(pipeline(tmp_path))
+    assert [s.status for s in again.stages] == ["completed", "completed"]

@@ -1,0 +1,218 @@
+"""Records -> Table objects: scores, efficiency and the paper's tables. Pure functions.
+
+The only table code in the project: renderers (render.py, plots.py) take these Tables as
+they are. Runs whose base-model or data fingerprints differ are refused unless allowed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from repro.errors import ReproError
+from repro.store import RunRecord
+from repro.tables.schema import Column, TableDefs
+
+# Rows in a stable, readable order: references first, the method under study last.
+METHOD_ORDER = ["base", "sft", "dpo", "rm", "ppo", "grpo", "reinforce_pp", "rloo", "remax", "dvpo"]
+SETUP_FINGERPRINTS = ("base_model", "data")
+
+
+@dataclass
+class Cell:
+    mean: float | None = None
+    std: float | None = None
+    n: int = 0
+    fmt: str = ".3f"
+    best: bool = False
+
+    @classmethod
+    def of(cls, values: list[float], fmt: str) -> "Cell":
+        if not values:
+            return cls(fmt=fmt)
+        std = statistics.stdev(values) if len(values) > 1 else None
+        return cls(statistics.fmean(values), std, len(values), fmt)
+
+    def text(self) -> str:
+        if self.mean is None:
+            return "—"
+        out = format(self.mean, self.fmt)
+        return f"{out} ± {format(self.std, self.fmt)}" if self.std is not None else out
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    header: list[str]
+    rows: list[tuple[list[str], list[Cell]]]  # (leading text cells, value cells)
+    footnotes: list[str] = field(default_factory=list)
+
+    @property
+    def lead_width(self) -> int:
+        """Number of leading text columns (method, n ...) before the value columns."""
+        return len(self.rows[0][0]) if self.rows else 1
+
+
+def method_rank(method: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+
+
+def mark_best(rows: list[list[Cell]], columns: list[Column]) -> None:
+    for j, col in enumerate(columns):
+        if col.higher_is_better is None:
+            continue
+        present = [r[j] for r in rows if r[j].mean is not None]
+        if len(present) < 2:
+            continue
+        pick = max if col.higher_is_better else min
+        best = pick(c.mean for c in present)
+        for c in present:
+            c.best = c.mean == best
+
+
+def check_identical_setup(records: list[RunRecord], allow_mixed: bool = False) -> None:
+    """Runs of one setting must share base-model and data fingerprints to share a table."""
+    by_setting: dict[str, dict[tuple, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        key = tuple(r.fingerprints.get(k) for k in SETUP_FINGERPRINTS)
+        by_setting[r.setting][key].append(r.run_id)
+    for setting, groups in by_setting.items():
+        if len(groups) > 1 and not allow_mixed:
+            detail = "; ".join(f"{dict(zip(SETUP_FINGERPRINTS, k))}: {', '.join(sorted(v))}" for k, v in groups.items())
+            raise ReproError(f"setting '{setting}' has runs on different base models or data ({detail}). "
+                             "They are not comparable; pass --allow-mixed-fingerprints to tabulate them anyway")
+
+
+def setup_footnotes(records: list[RunRecord]) -> list[str]:
+    notes = []
+    prints = sorted({", ".join(f"{k} {r.fingerprints.get(k, '?')}" for k in SETUP_FINGERPRINTS) for r in records})
+    notes.append("fingerprints: " + " | ".join(prints))
+    hardware = sorted({hardware_of(r) for r in records})
+    notes.append("hardware: " + " | ".join(hardware))
+    engines = sorted({r.rollout_engine or "none" for r in records})
+    notes.append("rollout-engine memory setting: " + " | ".join(engines))
+    return notes
+
+
+def hardware_of(record: RunRecord) -> str:
+    gpus = record.env.get("gpus") or []
+    if gpus:
+        return f"{len(gpus)}x {gpus[0]}"
+    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores)"
+
+
+def device_of(record: RunRecord) -> str:
+    return record.spec.get("resources", {}).get("device", "cpu")
+
+
+def problem_notes(records: list[RunRecord]) -> list[str]:
+    """Failed or unfinished runs are gaps, never zeros: say which."""
+    return [f"{r.method} seed {r.seed}: {r.status}" + "".join(f" ({s.name} {s.status})" for s in r.stages
+                                                            if s.status in ("failed", "interrupted"))
+            for r in sorted(records, key=lambda r: (method_rank(r.method), r.seed)) if r.status != "completed"]
+
+
+def scores_table(setting: str, records: list[RunRecord], defs: TableDefs) -> Table:
+    sdef = defs.scores_for(setting)
+    done = [r for r in records if r.status == "completed"]
+    methods = sorted({r.method for r in records}, key=method_rank)
+    rows = []
+    for m in methods:
+        runs = [r for r in done if r.method == m]
+        cells = [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in sdef.columns]
+        rows.append(([m, str(len(runs))], cells))
+    mark_best([cells for _, cells in rows], sdef.columns)
+    notes = ["mean ± std over seeds; n = completed seeds; bold = best per column"]
+    notes += problem_notes(records) + setup_footnotes(records)
+    return Table(f"scores-{setting}", f"{sdef.title} — {setting}", ["method", "n", *[c.display for c in sdef.columns]],
+                 rows, notes)
+
+
+def efficiency_metrics(record: RunRecord) -> dict[str, float]:
+    """Peak memory and time per step of the method's training stage, measured by the shared sampler."""
+    stages = {s.name: s for s in record.stages if s.metrics}
+    out = {"total_wall_s": sum(s.metrics.wall_s for s in stages.values())}
+    train = stages.get(record.train_stage or "")
+    if train is None:
+        return out
+    m = train.metrics
+    out["train_wall_s"] = m.wall_s
+    # One measure per device, never a fallback to another: NVML per GPU, else PSS of the tree.
+    peak = max(m.peak_gpu_mem_mib.values()) if m.peak_gpu_mem_mib else m.peak_pss_mib
+    if peak is not None:
+        out.update(peak_memory_mib=peak, peak_memory_gib=peak / 1024)
+    steps = (train.train.get("train/loss_mean") or next(iter(train.train.values()), {})).get("n")
+    if steps:
+        out.update(steps=steps, time_per_step_s=m.wall_s / steps)
+    return out
+
+
+def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
+    edef = defs.efficiency
+    ref = edef.reference_method
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for r in records:
+        if r.status == "completed":
+            groups[(r.setting, device_of(r))].append(r)
+    tables = []
+    for (setting, device), runs in sorted(groups.items()):
+        per_method: dict[str, list[dict]] = defaultdict(list)
+        for r in runs:
+            per_method[r.method].append(efficiency_metrics(r))
+        ref_means = {k: statistics.fmean(d[k] for d in per_method[ref] if k in d)
+                     for k in ("peak_memory_mib", "time_per_step_s") if any(k in d for d in per_method.get(ref, []))}
+        rows = []
+        for m in sorted(per_method, key=method_rank):
+            ms = per_method[m]
+            cells = [Cell.of([d[c.metric] for d in ms if c.metric in d], c.format) for c in edef.columns]
+            for k in ("peak_memory_mib", "time_per_step_s"):
+                mine = [d[k] for d in ms if k in d]
+                cells.append(Cell(statistics.fmean(mine) / ref_means[k], None, len(mine), ".2f")
+                             if mine and k in ref_means else Cell(fmt=".2f"))
+            rows.append(([m, str(len(ms))], cells))
+        mark_best([cells[: len(edef.columns)] for _, cells in rows], edef.columns)
+        notes = [f"{device.upper()} numbers: never compare with the other device's table",
+                 "memory: peak NVML memory per GPU" if device == "gpu" else
+                 "memory: peak PSS of the training stage's process tree (RSS in the run record)"]
+        if not ref_means:
+            notes.append(f"ratios need a completed '{ref}' run in this setting; none yet")
+        notes += setup_footnotes(runs)
+        header = ["method", "n", *[c.display for c in edef.columns], f"memory / {ref}", f"time/step / {ref}"]
+        tables.append(Table(f"efficiency-{setting}-{device}", f"Efficiency — {setting} ({device.upper()})",
+                            header, rows, notes))
+    return tables
+
+
+def paper_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
+    done = [r for r in records if r.status == "completed"]
+    tables = []
+    for key, pdef in defs.paper.items():
+        header = ["row"] + [f"{c.display} {part}" for c in pdef.columns for part in ("paper", "ours", "Δ")]
+        rows, reproduced = [], 0
+        for prow in pdef.rows:
+            runs = [r for r in done if r.setting == prow.setting and r.method == prow.method
+                    and (pdef.device is None or device_of(r) == pdef.device)]
+            reproduced += bool(runs)
+            run_values = [{**r.metrics, **efficiency_metrics(r)} for r in runs]
+            cells = []
+            for col, paper_value in zip(pdef.columns, prow.values):
+                ours = Cell.of([v[col.metric] for v in run_values if col.metric in v], col.format)
+                delta = Cell(ours.mean - paper_value, None, ours.n, "+" + col.format) \
+                    if ours.mean is not None and paper_value is not None else Cell(fmt=col.format)
+                cells += [Cell(paper_value, None, 1, col.format) if paper_value is not None else Cell(fmt=col.format),
+                          ours, delta]
+            rows.append(([prow.label], cells))
+        notes = [f"{reproduced} of {len(pdef.rows)} rows reproduced; '—' = no completed run yet"]
+        tables.append(Table(f"paper-{key}", pdef.title, header, rows, notes))
+    return tables
+
+
+def build_all(records: list[RunRecord], defs: TableDefs, allow_mixed: bool = False) -> list[Table]:
+    check_identical_setup(records, allow_mixed)
+    by_setting: dict[str, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        by_setting[r.setting].append(r)
+    tables = [scores_table(s, rs, defs) for s, rs in sorted(by_setting.items())]
+    return tables + efficiency_tables(records, defs) + paper_tables(records, defs)

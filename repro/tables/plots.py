@@ -1,0 +1,84 @@
+"""PNG plots from run records: reward vs KL, reward vs wall-clock, memory and time bars.
+
+Reads the same efficiency metrics as the tables (build.efficiency_metrics); no second copy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from repro.store import RunRecord
+from repro.tables.build import device_of, efficiency_metrics, method_rank
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def scatter(records: list[RunRecord], x_of, x_label: str, title: str, path: Path) -> Path | None:
+    points = defaultdict(list)
+    for r in records:
+        x, y = x_of(r), r.metrics.get("gold/reward_mean")
+        if r.status == "completed" and x is not None and y is not None:
+            points[r.method].append((x, y))
+    if not points:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for method in sorted(points, key=method_rank):
+        xs, ys = zip(*points[method])
+        ax.scatter(xs, ys, label=method, s=28)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("gold reward")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def efficiency_bars(records: list[RunRecord], title: str, path: Path) -> Path | None:
+    per_method = defaultdict(list)
+    for r in records:
+        if r.status == "completed":
+            per_method[r.method].append(efficiency_metrics(r))
+    methods = [m for m in sorted(per_method, key=method_rank) if any("peak_memory_mib" in d for d in per_method[m])]
+    if not methods:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, key, label in ((axes[0], "peak_memory_mib", "peak memory (MiB)"),
+                           (axes[1], "train_wall_s", "training stage wall-clock (s)")):
+        means = [sum(d.get(key, 0) for d in per_method[m]) / len(per_method[m]) for m in methods]
+        ax.bar(methods, means, color="#4C72B0")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_setting(setting: str, records: list[RunRecord], out: Path) -> list[Path]:
+    """Plots for one setting on one device kind (callers split CPU and GPU runs)."""
+    devices = {device_of(r) for r in records}
+    assert len(devices) <= 1, f"plot one device kind at a time, got {devices}"
+    device = devices.pop().upper() if devices else "CPU"
+    setting = f"{setting}-{device.lower()}"
+    made = [
+        scatter(records, lambda r: r.metrics.get("gold/kl_to_sft"), "KL to SFT (nats)",
+                f"{setting}: reward vs KL", out / f"{setting}-reward-vs-kl.png"),
+        scatter(records, lambda r: efficiency_metrics(r)["total_wall_s"], "total wall-clock (s)",
+                f"{setting}: reward vs time", out / f"{setting}-reward-vs-time.png"),
+        efficiency_bars(records, f"{setting}: memory and time", out / f"{setting}-efficiency.png"),
+    ]
+    return [p for p in made if p]

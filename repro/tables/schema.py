@@ -1,0 +1,72 @@
+"""The table definitions in paper/tables.yaml, as pydantic models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from repro.errors import RecipeError
+from repro.recipes import REPO_ROOT
+
+TABLES_YAML = REPO_ROOT / "paper" / "tables.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(Strict):
+    metric: str = Field(description="record metric key, e.g. gold/reward_mean")
+    display: str = Field(description="column header")
+    higher_is_better: bool | None = Field(description="which end is 'best'; null marks no best")
+    format: str = Field(".3f", description="Python format spec for the value")
+
+
+class ScoresDef(Strict):
+    title: str
+    columns: list[Column] = Field(min_length=1)
+
+
+class EfficiencyDef(Strict):
+    reference_method: str = Field(description="ratios are taken against this method (the paper: PPO)")
+    columns: list[Column] = Field(min_length=1)
+
+
+class PaperRow(Strict):
+    label: str = Field(description="row label as printed in the paper")
+    setting: str | None = Field(description="setting whose runs reproduce the row; null if none can")
+    method: str | None = Field(description="method whose runs reproduce the row")
+    values: list[float | None] = Field(description="the paper's numbers, one per column")
+
+
+class PaperTableDef(Strict):
+    title: str
+    device: Literal["cpu", "gpu"] | None = Field(None, description="only runs on this device are compared")
+    columns: list[Column] = Field(min_length=1)
+    rows: list[PaperRow]
+
+    @model_validator(mode="after")
+    def _values_match_columns(self) -> "PaperTableDef":
+        for row in self.rows:
+            if len(row.values) != len(self.columns):
+                raise ValueError(f"row '{row.label}' has {len(row.values)} values for {len(self.columns)} columns")
+        return self
+
+
+class TableDefs(Strict):
+    scores: dict[str, ScoresDef]
+    efficiency: EfficiencyDef
+    paper: dict[str, PaperTableDef]
+
+    def scores_for(self, setting: str) -> ScoresDef:
+        return self.scores.get(setting, self.scores["default"])
+
+
+def load_table_defs(path: Path = TABLES_YAML) -> TableDefs:
+    try:
+        return TableDefs.model_validate(yaml.safe_load(path.read_text()))
+    except ValidationError as e:
+        raise RecipeError(f"{path}: {e}") from None

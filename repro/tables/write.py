@@ -1,0 +1,52 @@
+"""`repro tables`: select records, build every table once, render each requested format."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from repro.errors import ReproError
+from repro.runs import list_records
+from repro.store import atomic_write_text
+from repro.tables.build import build_all, device_of
+from repro.tables.render import RENDERERS
+from repro.tables.schema import load_table_defs
+
+
+def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
+                 allow_mixed: bool = False) -> list[str]:
+    """Returns what to print: the Markdown tables when out_dir is None, else the files written."""
+    records = list_records(results)
+    if recipe:
+        from repro.recipes import load_recipe
+
+        setting = load_recipe(recipe).setting
+        records = [r for r in records if r.setting == setting]
+    if not records:
+        raise ReproError("no run records found" + (f" for recipe '{recipe}'" if recipe else "")
+                         + "; run `repro run --method M` first")
+    tables = build_all(records, load_table_defs(), allow_mixed)
+    if out_dir is None:
+        if formats != ["md"]:
+            raise ReproError("formats other than md need --out DIR")
+        return [RENDERERS["md"](t) for t in tables]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt in formats:
+        if fmt == "png":
+            written += plot_all(records, out_dir)
+            continue
+        for t in tables:
+            path = out_dir / f"{t.key}.{fmt}"
+            atomic_write_text(path, RENDERERS[fmt](t))
+            written.append(path)
+    return [f"wrote {p}" for p in written]
+
+
+def plot_all(records, out_dir: Path) -> list[Path]:
+    from repro.tables.plots import plot_setting
+
+    groups = defaultdict(list)
+    for r in records:
+        groups[(r.setting, device_of(r))].append(r)
+    return [p for (setting, _), rs in sorted(groups.items()) for p in plot_setting(setting, rs, out_dir)]

@@ -1,0 +1,87 @@
+"""Table building and rendering on fixed records: golden Markdown/LaTeX, guards, gaps, ratios."""
+
+import pytest
+
+from repro.errors import ReproError
+from repro.tables.build import Cell, build_all, efficiency_tables, paper_tables, scores_table
+from repro.tables.render import to_csv, to_latex, to_markdown
+from repro.tables.schema import load_table_defs
+from repro.tables.synthetic import synthetic_record
+from tests.conftest import check_golden
+
+DEFS = load_table_defs()
+
+
+def fixed_records():
+    m = lambda r, w, k: {"gold/reward_mean": r, "gold/win_rate_vs_sft": w, "gold/kl_to_sft": k}  # noqa: E731
+    return [
+        synthetic_record("sft", 0, m(0.50, 0.50, 0.0), train_wall_s=100, steps=50, peak_mib=800),
+        synthetic_record("sft", 1, m(0.52, 0.48, 0.0), train_wall_s=110, steps=50, peak_mib=820),
+        synthetic_record("dpo", 0, m(0.60, 0.65, 12.0), train_wall_s=60, steps=20, peak_mib=1200),
+        synthetic_record("dpo", 1, m(0.64, 0.69, 14.0), train_wall_s=62, steps=20, peak_mib=1220),
+        synthetic_record("dpo", 2, {}, status="failed"),
+        synthetic_record("ppo", 0, m(0.61, 0.66, 8.0), train_wall_s=120, steps=20, peak_mib=2000),
+    ]
+
+
+def test_scores_golden_markdown_and_latex():
+    table = scores_table("imdb", fixed_records(), DEFS)
+    check_golden("table_scores_imdb.md", to_markdown(table))
+    check_golden("table_scores_imdb.tex", to_latex(table))
+
+
+def test_scores_mean_std_best_and_gap():
+    table = scores_table("imdb", fixed_records(), DEFS)
+    rows = {lead[0]: (lead, cells) for lead, cells in table.rows}
+    lead, cells = rows["dpo"]
+    assert lead[1] == "2"  # the failed seed is not counted
+    assert cells[0].mean == pytest.approx(0.62) and cells[0].std == pytest.approx(0.0282843, rel=1e-4)
+    assert cells[0].best and not rows["ppo"][1][0].best  # 0.62 beats 0.61
+    assert rows["sft"][1][2].best  # lowest KL is best
+    assert "dpo seed 2: failed (dpo failed)" in table.footnotes
+
+
+def test_efficiency_ratios_to_ppo_hand_case():
+    (table,) = efficiency_tables(fixed_records(), DEFS)
+    rows = {lead[0]: cells for lead, cells in table.rows}
+    # dpo: time/step = mean(60/20, 62/20) = 3.05; ppo 120/20 = 6.0 -> 0.508; memory (1200+1220)/2 / 2000 = 0.605
+    assert rows["dpo"][1].mean == pytest.approx(3.05)
+    assert rows["dpo"][-2].mean == pytest.approx(0.605) and rows["dpo"][-1].mean == pytest.approx(3.05 / 6.0)
+    assert rows["ppo"][-1].mean == pytest.approx(1.0)
+    assert table.title.endswith("(CPU)") and any("CPU numbers" in n for n in table.footnotes)
+
+
+def test_cpu_and_gpu_runs_get_separate_efficiency_tables():
+    recs = fixed_records() + [synthetic_record("dvpo", 0, {}, device="gpu", peak_mib=40000)]
+    titles = [t.title for t in efficiency_tables(recs, DEFS)]
+    assert titles == ["Efficiency — imdb (CPU)", "Efficiency — imdb (GPU)"]
+
+
+def test_mismatched_fingerprints_are_refused_unless_allowed():
+    recs = fixed_records() + [synthetic_record("dvpo", 0, {"gold/reward_mean": 0.7},
+                                               fingerprints={"base_model": "x" * 16, "data": "d" * 16})]
+    with pytest.raises(ReproError, match="different base models or data.*--allow-mixed-fingerprints"):
+        build_all(recs, DEFS)
+    assert build_all(recs, DEFS, allow_mixed=True)
+
+
+def test_paper_table_shows_paper_numbers_and_deltas():
+    gpu_ppo = synthetic_record("ppo", 0, {}, setting="llama3.2-3b-base-ultrafeedback", device="gpu",
+                               train_wall_s=2300, steps=100, peak_mib=40 * 1024)
+    table3 = {t.key: t for t in paper_tables([gpu_ppo], DEFS)}["paper-table3"]
+    rows = {lead[0]: cells for lead, cells in table3.rows}
+    paper, ours, delta = rows["PPO-3B"][0:3]
+    assert paper.mean == 41.43 and ours.mean == pytest.approx(40.0) and delta.mean == pytest.approx(-1.43)
+    assert rows["DVPO-8B"][1].mean is None and rows["DVPO-8B"][0].mean == 60.49
+    assert table3.footnotes[0].startswith("1 of 4 rows reproduced")
+
+
+def test_csv_holds_raw_numbers():
+    text = to_csv(scores_table("imdb", fixed_records(), DEFS))
+    header, *rows = text.splitlines()
+    assert header.startswith("method,n,gold reward mean,gold reward std,gold reward n")
+    assert rows[0].startswith("sft,2,0.51")
+
+
+def test_missing_value_renders_as_gap_not_zero():
+    assert Cell().text() == "—" and Cell(0.0, None, 1, ".1f").text() == "0.0"
