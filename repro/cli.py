@@ -19,8 +19,9 @@ from repro.errors import ReproError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Reproduce DVPO and its baselines on identical models and data, locally or on Slurm.")
-out = Console()
-err = Console(stderr=True)
+# Piped output (logs, tests) gets wide tables instead of rich's 80-column default.
+out = Console() if sys.stdout.isatty() else Console(width=200)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root (default ./results or $REPRO_RESULTS)")]
 Overrides = Annotated[Optional[list[str]], typer.Argument(help="recipe overrides, e.g. sft.lr=3e-4 seed=1")]
