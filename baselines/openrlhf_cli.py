@@ -35,6 +35,11 @@ def launch_prefix(module: str, resources: Resources) -> list[str]:
     """CPU: one process through the portability layer. GPU: DeepSpeed's launcher on the local GPUs."""
     if resources.device == "cpu":
         return [sys.executable, "-m", "repro.cpu.run", module]
+    if resources.nodes > 1:
+        # ${...} are filled per node from the Slurm allocation (repro/launch/stage_job.py).
+        return ["torchrun", "--nnodes", str(resources.nodes), "--nproc_per_node", str(resources.gpus_per_node),
+                "--node_rank", "${NODE_RANK}", "--master_addr", "${MASTER_ADDR}", "--master_port", "${MASTER_PORT}",
+                "-m", module]
     return ["deepspeed", "--num_gpus", str(resources.gpus_per_node), "--module", module]
 
 

@@ -24,6 +24,7 @@ out = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root (default ./results or $REPRO_RESULTS)")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Slurm cluster profile (slurm/profiles/NAME.yaml)")]
 Overrides = Annotated[Optional[list[str]], typer.Argument(help="recipe overrides, e.g. sft.lr=3e-4 seed=1")]
 
 
@@ -70,10 +71,15 @@ def ls(what: Annotated[Listable, typer.Argument(help="what to list")] = Listable
 @app.command()
 @friendly_errors
 def validate(recipe: Annotated[str, typer.Argument(help="recipe name (e.g. imdb, imdb/smoke) or YAML path")],
-             overrides: Overrides = None) -> None:
-    """Load a recipe with its includes and overrides, and check every key."""
+             overrides: Overrides = None, profile: ProfileOpt = None) -> None:
+    """Load a recipe with its includes and overrides (and a Slurm profile), and check every key."""
     from repro.recipes import load_recipe
 
+    if profile:
+        from repro.launch.profiles import load_profile
+
+        load_profile(profile)
+        out.print(f"[green]ok[/green] profile {profile}")
     spec = load_recipe(recipe, overrides or [])
     out.print(f"[green]ok[/green] {recipe}: setting {spec.setting}, methods configured: "
               f"{', '.join(sorted(spec.methods)) or '-'}")
@@ -94,14 +100,16 @@ def run(
     launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
     force: Annotated[bool, typer.Option("--force", help="re-run every stage, also completed and shared ones")] = False,
+    profile: ProfileOpt = None,
     results: ResultsOpt = None,
 ) -> None:
     """Run a method end to end: world, SFT, method stages, evaluation."""
     from repro.runs import open_record, plan_run, render_dry_run
 
-    if launcher is LauncherName.slurm:
-        raise ReproError("the Slurm launcher is not available yet; use --launcher local")
     plan = plan_run(method, recipe, seed, tuple(overrides or ()), results)
+    if launcher is LauncherName.slurm:
+        submit_plans([plan], profile, dry_run)
+        return
     if dry_run:
         sys.stdout.write(render_dry_run(plan))
         return
@@ -111,6 +119,90 @@ def run(
     err.print(f"run [bold]{plan.layout.run_id}[/bold] -> {plan.layout.run_dir}")
     LocalLauncher(record, plan.layout.record_path, err, force=force).run(plan.stages)
     print_metrics(record.metrics)
+
+
+def submit_plans(plans, profile_name: str | None, dry_run: bool) -> None:
+    """Slurm: print the job scripts (--dry-run) or submit every stage of every plan."""
+    from repro.launch.profiles import load_profile
+
+    if not profile_name:
+        raise ReproError("--launcher slurm needs --profile NAME (see slurm/profiles/)")
+    profile = load_profile(profile_name)
+    if dry_run:
+        from repro.launch.slurm_script import render_job_scripts
+
+        for plan in plans:
+            sys.stdout.write(render_job_scripts(plan, profile))
+        return
+    from repro.launch.slurm import submit_runs
+    from repro.runs import open_record
+
+    ids = submit_runs(plans, [open_record(p, "slurm") for p in plans], profile)
+    for run_id, stages in ids.items():
+        out.print(f"{run_id}: " + ", ".join(f"{k}={v}" for k, v in stages.items()))
+
+
+@app.command()
+@friendly_errors
+def sweep(
+    methods: Annotated[str, typer.Option(help="comma-separated methods")],
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds, e.g. 0,1,2")] = "0",
+    overrides: Overrides = None,
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
+    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.slurm,
+    profile: ProfileOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print job scripts; submit nothing")] = False,
+    results: ResultsOpt = None,
+) -> None:
+    """Every method x seed: on Slurm one job array per (method, stage) over the seeds."""
+    from repro.runs import plan_run
+
+    seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+    for method in [m.strip() for m in methods.split(",") if m.strip()]:
+        plans = [plan_run(method, recipe, s, tuple(overrides or ()), results) for s in seed_list]
+        if launcher is LauncherName.slurm:
+            submit_plans(plans, profile, dry_run)
+            continue
+        from repro.launch.local import LocalLauncher
+        from repro.runs import open_record
+
+        for plan in plans:
+            if dry_run:
+                from repro.runs import render_dry_run
+
+                sys.stdout.write(render_dry_run(plan))
+            else:
+                LocalLauncher(open_record(plan, "local"), plan.layout.record_path, err).run(plan.stages)
+
+
+@app.command()
+@friendly_errors
+def cancel(run_id: Annotated[str, typer.Argument(help="a run submitted to Slurm")], results: ResultsOpt = None) -> None:
+    """Cancel a Slurm run's queued and running jobs."""
+    from repro.launch.slurm import cancel as cancel_jobs
+    from repro.store import save_record
+
+    record, path = find_record(run_id, results)
+    jobs = cancel_jobs(record)
+    for s in record.stages:
+        if s.job_id in jobs:
+            s.status = "cancelled"
+    record.status = "cancelled"
+    save_record(record, path)
+    out.print(f"cancelled {len(jobs)} job(s): {' '.join(jobs) or '-'}")
+
+
+def find_record(run_id: str, results: Path | None):
+    from repro.errors import UnknownNameError
+    from repro.layout import Layout, default_results_root
+    from repro.runs import list_records
+
+    layout = Layout(results or default_results_root(), run_id)
+    if not layout.record_path.is_file():
+        raise UnknownNameError("run", run_id, [r.run_id for r in list_records(results)])
+    from repro.store import load_record
+
+    return load_record(layout.record_path), layout.record_path
 
 
 @app.command()
@@ -175,10 +267,10 @@ def print_metrics(metrics: dict[str, float]) -> None:
 def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit to list runs")] = None,
            results: ResultsOpt = None) -> None:
     """Show runs, or one run's stages with time and peak memory."""
-    from repro.runs import list_records
-
-    records = list_records(results)
     if run_id is None:
+        from repro.runs import list_records
+
+        records = list_records(results)
         table = Table("run", "method", "seed", "status", "stages", "gold reward")
         for r in records:
             done = sum(s.status in ("completed", "skipped") for s in r.stages)
@@ -187,18 +279,17 @@ def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit 
                           "-" if reward is None else f"{reward:.3f}")
         out.print(table)
         return
-    matches = [r for r in records if r.run_id == run_id]
-    if not matches:
-        from repro.errors import UnknownNameError
+    record, _ = find_record(run_id, results)
+    if record.launcher == "slurm":
+        from repro.launch.slurm import reconcile
 
-        raise UnknownNameError("run", run_id, [r.run_id for r in records])
-    record = matches[0]
-    table = Table("stage", "status", "wall s", "peak RSS MiB", "peak PSS MiB", "peak GPU MiB", "tok/s",
+        record = reconcile(record)
+    table = Table("stage", "status", "job", "wall s", "peak RSS MiB", "peak PSS MiB", "peak GPU MiB", "tok/s",
                   title=f"{record.run_id}: {record.status}")
     for s in record.stages:
         m = s.metrics
         gpu = "-" if not (m and m.peak_gpu_mem_mib) else ", ".join(f"{v:.0f}" for v in m.peak_gpu_mem_mib.values())
-        table.add_row(s.name + (" (shared)" if s.shared else ""), s.status,
+        table.add_row(s.name + (" (shared)" if s.shared else ""), s.status, s.job_id or "-",
                       f"{m.wall_s:.1f}" if m else "-", f"{m.peak_rss_mib:.0f}" if m else "-",
                       f"{m.peak_pss_mib:.0f}" if m and m.peak_pss_mib is not None else "-", gpu,
                       f"{m.tokens_per_s:.0f}" if m and m.tokens_per_s else "-")

@@ -110,6 +110,10 @@ class Resources(Strict):
     mem_gb: int = Field(16, gt=0, description="host memory per node")
     time_min: int = Field(60, gt=0, description="wall-clock limit per stage")
 
+    def single_node(self) -> "Resources":
+        """For stages that are one Python process (world, pairs, eval): one node, one GPU at most."""
+        return self.model_copy(update={"nodes": 1, "gpus_per_node": min(self.gpus_per_node, 1)})
+
     @model_validator(mode="after")
     def _gpus_match_device(self) -> "Resources":
         if self.device == "gpu" and self.gpus_per_node == 0:

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = 1
 
-StageStatus = Literal["pending", "running", "completed", "skipped", "failed", "interrupted"]
-RunStatus = Literal["pending", "running", "completed", "failed", "interrupted"]
+StageStatus = Literal["pending", "submitted", "running", "completed", "skipped", "failed", "interrupted", "cancelled"]
+RunStatus = Literal["pending", "submitted", "running", "completed", "failed", "interrupted", "cancelled"]
 
 
 class StageMetrics(BaseModel):
@@ -46,6 +46,7 @@ class StageRecord(BaseModel):
     started_at: str | None = None
     ended_at: str | None = None
     exit_code: int | None = None
+    job_id: str | None = Field(None, description="Slurm job id (array tasks: <array>_<task>)")
     metrics: StageMetrics | None = None
     train: dict[str, Any] = Field({}, description="summary of the stage's training curves (tensorboard)")
     log_tail: str = Field("", description="last lines of the log when the stage failed")

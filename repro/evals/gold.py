@@ -26,7 +26,7 @@ class GoldEvaluator(Evaluator):
                   "--eval", spec.eval.model_dump_json(), "--generation", spec.generation.model_dump_json(),
                   "--seed", str(spec.seed), "--out", str(workdir)],
             env=stage_env(spec.resources),
-            resources=spec.resources,
+            resources=spec.resources.single_node(),
             workdir=str(workdir),
             needs=needs,
             inputs=[str(policy), str(reference), str(world.prompts_test)],

@@ -85,6 +85,15 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+# Stage processes running in this interpreter, so a Slurm requeue (USR2) can stop them.
+RUNNING: set[subprocess.Popen] = set()
+
+
+def stop_running_stages() -> None:
+    for proc in list(RUNNING):
+        stop_process_group(proc)
+
+
 def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
     """SIGTERM the stage's own process group (it was started in a new session), then SIGKILL."""
     for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
@@ -110,6 +119,9 @@ class LocalLauncher:
         save_record(self.record, self.record_path)
 
     def _set_stage(self, rec: StageRecord) -> None:
+        old = next((s for s in self.record.stages if s.name == rec.name), None)
+        if old is not None and old.job_id and not rec.job_id:  # keep the Slurm job id across updates
+            rec.job_id = old.job_id
         self.record.stages = [rec if s.name == rec.name else s for s in self.record.stages]
         if rec.name not in {s.name for s in self.record.stages}:
             self.record.stages.append(rec)
@@ -124,7 +136,7 @@ class LocalLauncher:
                                         command=stage.command_line()))
         try:
             for stage in ordered:
-                self._run_stage(stage)
+                self.run_stage(stage)
         except KeyboardInterrupt:
             self.record.status = "interrupted"
             self._save()
@@ -137,7 +149,8 @@ class LocalLauncher:
         self._save()
         return self.record
 
-    def _run_stage(self, stage: Stage) -> None:
+    def run_stage(self, stage: Stage) -> None:
+        """Run one stage (or skip it if unchanged) and fold it into the record; raises StageFailed."""
         workdir = Path(stage.workdir)
         with stage_lock(workdir):
             key = stage_key(stage)
@@ -170,6 +183,7 @@ class LocalLauncher:
             proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             sampler = ResourceSampler(proc.pid, stage.resources.device)
+            RUNNING.add(proc)
             try:
                 with sampler, self.console.status(f"{stage.name}") as status:
                     while proc.poll() is None:
@@ -182,6 +196,8 @@ class LocalLauncher:
                 self._set_stage(rec)
                 atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
                 raise
+            finally:
+                RUNNING.discard(proc)
         status = "completed" if proc.returncode == 0 else "failed"
         self._finish(rec, stage, sampler, status, proc.returncode)
         mark = "[green]✓[/green]" if status == "completed" else "[red]✗[/red]"

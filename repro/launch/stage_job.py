@@ -1,0 +1,70 @@
+"""What a Slurm job runs: one stage, through the same code as the local launcher.
+
+submitit pickles a StageJob and calls it on the allocated node(s). On USR2 (timeout or
+preemption) submitit calls checkpoint(): the stage's process group is stopped and the same
+job is requeued; the stage re-runs (OpenRLHF stages resume from their checkpoints).
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import subprocess
+from pathlib import Path
+
+import submitit
+
+from repro.errors import StageFailed
+from repro.stages import Stage
+from repro.store import load_record, save_record
+
+
+def distributed_env(env: submitit.JobEnvironment) -> dict[str, str]:
+    """torchrun/deepspeed rendezvous from the allocation: first node is the master."""
+    return {
+        "MASTER_ADDR": env.hostnames[0],
+        "MASTER_PORT": os.environ.get("MASTER_PORT", str(29500 + int(env.job_id.split("_")[0]) % 10000)),
+        "NNODES": str(env.num_nodes),
+        "NODE_RANK": str(env.node),
+    }
+
+
+class StageJob(submitit.helpers.Checkpointable):
+    def __init__(self, stage_json: str, record_path: str, last: bool):
+        self.stage_json, self.record_path, self.last = stage_json, record_path, last
+
+    def __call__(self) -> str:
+        from rich.console import Console
+
+        from repro.launch.local import LocalLauncher
+
+        stage = Stage.model_validate_json(self.stage_json)
+        job_env = submitit.JobEnvironment()
+        if stage.resources.nodes > 1:
+            env = {**stage.env, **distributed_env(job_env)}
+            argv = [string.Template(a).safe_substitute(env) for a in stage.argv]
+            stage = stage.model_copy(update={"env": env, "argv": argv})
+        if job_env.global_rank != 0:  # every node runs the command; only the first one records it
+            subprocess.run(stage.argv, env={**os.environ, **stage.env}, check=True)
+            return stage.name
+        path = Path(self.record_path)
+        record = load_record(path)
+        record.status = "running"
+        launcher = LocalLauncher(record, path, Console(stderr=True))
+        try:
+            launcher.run_stage(stage)
+        except StageFailed:
+            record.status = "failed"
+            save_record(record, path)
+            raise
+        if self.last:
+            record.status = "completed"
+        save_record(record, path)
+        return stage.name
+
+    def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        """Requeue: the running stage is stopped by its process group; the re-run resumes it."""
+        from repro.launch.local import stop_running_stages
+
+        stop_running_stages()
+        return super().checkpoint(*args, **kwargs)
