@@ -251,8 +251,8 @@ def tables(
     """Comparison tables (scores, efficiency, the paper's tables) and plots from run records."""
     from repro.tables.write import write_tables
 
-    for text in write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed):
-        sys.stdout.write(text.rstrip("\n") + "\n\n")
+    texts = write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed)
+    sys.stdout.write(("\n" if out_dir else "\n\n").join(t.rstrip("\n") for t in texts) + "\n")
 
 
 def print_metrics(metrics: dict[str, float]) -> None:

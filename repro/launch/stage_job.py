@@ -38,8 +38,12 @@ class StageJob(submitit.helpers.Checkpointable):
 
         from repro.launch.local import LocalLauncher
 
+        import repro
+
         stage = Stage.model_validate_json(self.stage_json)
         job_env = submitit.JobEnvironment()
+        # Which copy of the code runs: the snapshot taken at submission, not the live checkout.
+        print(f"stage {stage.name}: repro code from {Path(repro.__file__).parent}", flush=True)
         if stage.resources.nodes > 1:
             env = {**stage.env, **distributed_env(job_env)}
             argv = [string.Template(a).safe_substitute(env) for a in stage.argv]

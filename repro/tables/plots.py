@@ -45,7 +45,7 @@ def scatter(records: list[RunRecord], x_of, x_label: str, title: str, path: Path
     return path
 
 
-def efficiency_bars(records: list[RunRecord], title: str, path: Path) -> Path | None:
+def efficiency_bars(records: list[RunRecord], title: str, path: Path, memory_label: str) -> Path | None:
     per_method = defaultdict(list)
     for r in records:
         if r.status == "completed":
@@ -55,7 +55,7 @@ def efficiency_bars(records: list[RunRecord], title: str, path: Path) -> Path | 
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, key, label in ((axes[0], "peak_memory_mib", "peak memory (MiB)"),
+    for ax, key, label in ((axes[0], "peak_memory_mib", memory_label),
                            (axes[1], "train_wall_s", "training stage wall-clock (s)")):
         means = [sum(d.get(key, 0) for d in per_method[m]) / len(per_method[m]) for m in methods]
         ax.bar(methods, means, color="#4C72B0")
@@ -79,6 +79,7 @@ def plot_setting(setting: str, records: list[RunRecord], out: Path) -> list[Path
                 f"{setting}: reward vs KL", out / f"{setting}-reward-vs-kl.png"),
         scatter(records, lambda r: efficiency_metrics(r)["total_wall_s"], "total wall-clock (s)",
                 f"{setting}: reward vs time", out / f"{setting}-reward-vs-time.png"),
-        efficiency_bars(records, f"{setting}: memory and time", out / f"{setting}-efficiency.png"),
+        efficiency_bars(records, f"{setting}: memory and time", out / f"{setting}-efficiency.png",
+                        "peak GPU memory per GPU (MiB)" if device == "GPU" else "peak PSS of training stage (MiB)"),
     ]
     return [p for p in made if p]

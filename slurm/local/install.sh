@@ -10,7 +10,7 @@ need=(slurmctld slurmd sbatch munged slurmdbd mariadbd)
 missing=()
 for b in "${need[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "slurm/local/install.sh: already installed ($(sbatch --version))"
+  echo "slurm/local/install.sh: already installed (slurm $(dpkg-query -W -f='${Version}' slurm-client 2>/dev/null || echo ?))"
   exit 0
 fi
 echo "slurm/local/install.sh: missing ${missing[*]}; installing" >&2
@@ -31,4 +31,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   slurmctld slurmd slurm-client munge slurmdbd mariadb-server
-echo "slurm/local/install.sh: installed ($(sbatch --version))"
+echo "slurm/local/install.sh: installed (slurm $(dpkg-query -W -f='${Version}' slurm-client 2>/dev/null || echo ?))"

@@ -1,0 +1,85 @@
+"""The Slurm launcher against a real local Slurm: pipelines, arrays, failures, cancel, requeue."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from repro.store import load_record
+from tests.slurm.conftest import repro, sacct_state, wait_for
+
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
+SLURM = ("--launcher", "slurm", "--profile", "local")
+FINAL = {"completed", "failed", "cancelled"}
+
+
+def records(root: Path) -> list:
+    return [load_record(p) for p in sorted((root / "runs").glob("*/record.json"))]
+
+
+def wait_final(root: Path, n: int = 1, timeout_s: float = 600) -> list:
+    return wait_for(lambda: (rs := records(root)) and len(rs) == n and all(r.status in FINAL for r in rs) and rs,
+                    timeout_s, "the runs to finish")
+
+
+def test_dpo_through_slurm_gives_the_local_record(tmp_path):
+    slurm_root, local_root = tmp_path / "slurm", tmp_path / "local"
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", *SLURM, root=slurm_root)
+    (via_slurm,) = wait_final(slurm_root)
+    assert via_slurm.status == "completed", [(s.name, s.status, s.log_tail) for s in via_slurm.stages]
+    assert all(s.job_id and s.status == "completed" for s in via_slurm.stages)
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", root=local_root)
+    (local,) = records(local_root)
+    assert [s.name for s in via_slurm.stages] == [s.name for s in local.stages]
+    assert via_slurm.fingerprints == local.fingerprints
+    assert via_slurm.metrics == pytest.approx(local.metrics)
+    out = repro("status", via_slurm.run_id, root=slurm_root).stdout
+    assert via_slurm.stages[0].job_id in out and "completed" in out
+
+
+def test_sweep_submits_one_array_per_stage(tmp_path):
+    repro("sweep", "--methods", "sft", "--seeds", "0,1", "--recipe", "imdb/smoke", *SLURM[2:], root=tmp_path)
+    runs = wait_final(tmp_path, n=2)
+    assert sorted(r.seed for r in runs) == [0, 1] and all(r.status == "completed" for r in runs)
+    for stage in ("world", "sft", "eval-gold"):
+        ids = sorted(r.stage(stage).job_id for r in runs)
+        arrays = {i.split("_")[0] for i in ids}
+        assert len(arrays) == 1 and [i.split("_")[1] for i in ids] == ["0", "1"], ids
+        assert all(sacct_state(i) == "COMPLETED" for i in ids)
+
+
+def test_failed_stage_is_failed_and_dependents_cancelled(tmp_path):
+    # 30,000 reviews do not exist: the world stage exits non-zero.
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", "world.n_gold=30000", *SLURM, root=tmp_path)
+    (rec,) = wait_for(lambda: [r for r in records(tmp_path) if r.stage("world").status == "failed"], 300,
+                      "the world stage to fail")
+    world = rec.stage("world")
+    assert "only 25000 exist" in world.log_tail
+    dependents = [s.job_id for s in rec.stages[1:]]
+    wait_for(lambda: all(sacct_state(j) == "CANCELLED" for j in dependents), 120, "dependents to be cancelled")
+    out = repro("status", rec.run_id, root=tmp_path).stdout
+    assert out.count("cancelled") >= 4 and "failed" in out
+
+
+def test_cancel_stops_every_job(tmp_path):
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", *SLURM, root=tmp_path)
+    (rec,) = records(tmp_path)
+    out = repro("cancel", rec.run_id, root=tmp_path).stdout
+    assert "cancelled 5 job(s)" in out
+    wait_for(lambda: all(sacct_state(s.job_id) == "CANCELLED" for s in rec.stages), 120, "jobs to be cancelled")
+    assert load_record(tmp_path / "runs" / rec.run_id / "record.json").status == "cancelled"
+
+
+def test_usr2_requeues_and_the_job_completes(tmp_path):
+    # A bigger world build gives the signal time to land while the stage runs.
+    repro("run", "--method", "sft", "--recipe", "imdb/smoke", "world.n_gold=12000", *SLURM, root=tmp_path)
+    (rec,) = records(tmp_path)
+    world_job = rec.stage("world").job_id
+    wait_for(lambda: sacct_state(world_job) == "RUNNING", 120, "the world job to start")
+    subprocess.run(["scancel", "--signal=USR2", world_job], check=True)
+    (done,) = wait_final(tmp_path)
+    assert done.status == "completed"
+    logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm").rglob("*_log.*"))
+    assert "requeue" in logs.lower(), logs[-3000:]
+    assert json.loads((Path(done.stage("world").workdir) / "stage.json").read_text())["status"] == "completed"
