@@ -6,7 +6,7 @@
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
-need=(slurmctld slurmd sbatch munged slurmdbd mariadbd)
+need=(slurmctld slurmd sbatch munged slurmdbd mariadbd rsync)  # rsync: submitit code snapshots
 missing=()
 for b in "${need[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then
@@ -30,5 +30,5 @@ trap '[ $made_policy -eq 0 ] || $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
-  slurmctld slurmd slurm-client munge slurmdbd mariadb-server
+  slurmctld slurmd slurm-client munge slurmdbd mariadb-server rsync
 echo "slurm/local/install.sh: installed (slurm $(dpkg-query -W -f='${Version}' slurm-client 2>/dev/null || echo ?))"

@@ -5,6 +5,7 @@
 # /etc/slurm/slurm.conf -> $REPRO_SLURM_DIR/etc/slurm.conf, so sbatch/sacct/submitit need no env.
 # Idempotent: a daemon whose saved PID is alive is kept; if all are up it exits 0 at once. Needs root.
 set -euo pipefail
+t0=$EPOCHREALTIME
 
 export PATH="$PATH:/usr/sbin:/sbin"
 D="$(realpath -m "${REPRO_SLURM_DIR:-/tmp/repro-slurm}")"
@@ -14,21 +15,35 @@ ETC="$D/etc" LOG="$D/log" PIDS="$D/pids" RUN="$D/run"
 MSOCK="$D/munge/munge.socket" DBSOCK="$D/mysql/mysqld.sock"
 export SLURM_CONF="$ETC/slurm.conf"   # daemons read gres.conf/slurmdbd.conf next to it
 
-alive() {  # alive NAME: the saved PID is running NAME (guards against a reused PID)
+running() {  # running NAME: the saved PID exists and is no zombie (PID 1 here may never reap)
   local pid
-  pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && ! grep -q '^[^ ]* ([^)]*) Z' "/proc/$pid/stat"
+  pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" && [ -n "$pid" ] || return 1
+  grep -qv '^[^ ]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null
+}
+alive() {  # alive NAME: running and it is NAME (a reused PID is not ours)
+  running "$1" && [ "$(cat "/proc/$(cat "$PIDS/$1.pid")/comm" 2>/dev/null)" = "$1" ]
 }
 node_up() { sinfo -h -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'; }
 all_alive() { for n in munged mariadbd slurmdbd slurmctld slurmd; do alive "$n" || return 1; done; }
 
-if all_alive && node_up; then echo "slurm/local: already up ($D)"; exit 0; fi
+if all_alive && node_up; then
+  ln -sfn "$ETC/slurm.conf" /etc/slurm/slurm.conf 2>/dev/null || true  # re-point clients at us
+  echo "slurm/local: already up ($D)"; exit 0
+fi
 [ "$(id -u)" -eq 0 ] || { echo "start.sh: must run as root (mknod, munge/mysql users)" >&2; exit 1; }
+# Ports 6817-6819 are fixed: a second cluster (another REPRO_SLURM_DIR) would collide, so refuse
+# before touching anything (the /etc/slurm/slurm.conf symlink included).
+for p in slurmctld:6817 slurmd:6818 slurmdbd:6819; do
+  if ! alive "${p%:*}" && (exec 3<>"/dev/tcp/127.0.0.1/${p#*:}") 2>/dev/null; then
+    echo "start.sh: port ${p#*:} (${p%:*}) is taken by something not started from $D;" \
+         "is another local Slurm running (stop it with its REPRO_SLURM_DIR)?" >&2; exit 1
+  fi
+done
 
 wait_for() {  # wait_for NAME CMD...: poll CMD (no fixed sleeps); fail fast if NAME died
   local name=$1 end=$((SECONDS + TIMEOUT)); shift
   until "$@" >/dev/null 2>&1; do
-    if ! alive "$name" || [ $SECONDS -ge $end ]; then
+    if ! running "$name" || [ $SECONDS -ge $end ]; then  # not alive: comm is setsid until exec
       echo "start.sh: $name did not come up (died or >${TIMEOUT}s); logs: $LOG/$name.log $LOG/$name.out" >&2
       tail -n 15 "$LOG/$name.log" "$LOG/$name.out" >&2 2>/dev/null || true
       exit 1
@@ -47,9 +62,8 @@ mkdir -p "$ETC" "$LOG" "$PIDS" "$RUN" "$D/state/ctld" "$D/state/slurmd" "$D/dev"
 chmod 755 "$D" "$LOG"
 
 # --- config -------------------------------------------------------------------------------------
-hw="$(slurmd -C 2>/dev/null | head -1)"
-real_cpus="$(grep -o 'CPUs=[0-9]*' <<<"$hw" | cut -d= -f2)"
-mem=$(( $(grep -o 'RealMemory=[0-9]*' <<<"$hw" | cut -d= -f2) * 9 / 10 ))  # ~90% or the node drains
+hw="$(slurmd -C 2>/dev/null | head -1)"   # real CPUs and memory; declare ~90% or the node drains
+real_cpus="${hw##*CPUs=}" real_cpus="${real_cpus%% *}" mem="${hw##*RealMemory=}" mem=$((${mem%% *} * 9 / 10))
 [ "$real_cpus" -gt "$CPUS" ] && CPUS=$real_cpus
 for i in 0 1; do [ -c "$D/dev/gpu$i" ] || mknod "$D/dev/gpu$i" c 195 $i; done  # gres needs char devs
 cat >"$ETC/gres.conf" <<CONF
@@ -69,17 +83,14 @@ SlurmctldPidFile=$RUN/slurmctld.pid
 SlurmdPidFile=$RUN/slurmd.pid
 SlurmctldLogFile=$LOG/slurmctld.log
 SlurmdLogFile=$LOG/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-MpiDefault=none
-SwitchType=switch/none
 ReturnToService=2
 KillWait=5
-InactiveLimit=0
-MinJobAge=300
 SchedulerType=sched/backfill
+# default batch_sched_delay=3 batches sbatch submissions onto a 3 s tick: +3 s on every test job
+SchedulerParameters=batch_sched_delay=0
+MailProg=/bin/true
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
@@ -87,9 +98,9 @@ GresTypes=gpu
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
+# clients authenticate to slurmdbd with the munge socket named here, not the one in AuthInfo
+AccountingStoragePass=$MSOCK
 AccountingStorageTRES=gres/gpu
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=localhost MaxTime=INFINITE State=UP
@@ -100,8 +111,8 @@ AuthInfo=socket=$MSOCK
 DbdHost=localhost
 DbdAddr=127.0.0.1
 DbdPort=6819
+CommunicationParameters=NoInAddrAny
 SlurmUser=root
-DebugLevel=info
 LogFile=$LOG/slurmdbd.log
 PidFile=$RUN/slurmdbd.pid
 StorageType=accounting_storage/mysql
@@ -113,15 +124,14 @@ CONF
 chmod 600 "$ETC/slurmdbd.conf"   # slurmdbd refuses a world-readable config
 mkdir -p /etc/slurm && ln -sfn "$ETC/slurm.conf" /etc/slurm/slurm.conf
 
-# --- munged (as user munge; it insists on owning its key, socket dir and log) ---------------------
+# --- munged (as user munge; it insists on owning its key and socket dir) -----------------------
 [ -s "$D/munge/munge.key" ] || head -c 1024 /dev/urandom >"$D/munge/munge.key"
-touch "$LOG/munged.log"
-chown munge:munge "$D/munge" "$D/munge/munge.key" "$LOG/munged.log"
+chown munge:munge "$D/munge" "$D/munge/munge.key"
 chmod 755 "$D/munge"; chmod 400 "$D/munge/munge.key"
 launch munged setpriv --reuid=munge --regid=munge --init-groups munged --foreground \
-  --socket="$MSOCK" --key-file="$D/munge/munge.key" --log-file="$LOG/munged.log" \
+  --socket="$MSOCK" --key-file="$D/munge/munge.key" \
   --pid-file="$D/munge/munged.pid" --seed-file="$D/munge/munged.seed"
-wait_for munged test -S "$MSOCK"
+wait_for munged munge -n -S "$MSOCK"   # a real credential, not just a (maybe stale) socket file
 
 # --- MariaDB: unix socket only; root authenticates by socket, so no password anywhere ------------
 touch "$LOG/mariadbd.log"; chown mysql:mysql "$D/mysql" "$LOG/mariadbd.log"
@@ -132,7 +142,7 @@ if [ ! -d "$D/mysql/data/mysql" ]; then
 fi
 launch mariadbd mariadbd --no-defaults --user=mysql --datadir="$D/mysql/data" --socket="$DBSOCK" \
   --pid-file="$D/mysql/mariadbd.pid" --log-error="$LOG/mariadbd.log" --skip-networking \
-  --innodb-lock-wait-timeout=900 --innodb-buffer-pool-size=128M
+  --innodb-lock-wait-timeout=900 --innodb-buffer-pool-size=512M
 wait_for mariadbd mariadb-admin --no-defaults --socket="$DBSOCK" ping
 
 # --- slurmdbd (Slurm passes no socket path to libmariadb; MYSQL_UNIX_PORT points it at ours) -----
@@ -145,6 +155,8 @@ wait_for slurmctld bash -c 'scontrol ping | grep -q UP'
 launch slurmd slurmd -D -N localhost
 wait_for slurmd node_up
 wait_for slurmctld bash -c 'sacctmgr -n -P list cluster format=cluster | grep -qx repro'
+# slurmctld's first scheduling pass comes ~3 s after it starts; a job submitted before waits for it
+wait_for slurmctld bash -c "sdiag | grep -m1 'Total cycles:' | grep -qv ': 0\$'"
 
-echo "slurm/local: up in ${SECONDS}s ($D); config /etc/slurm/slurm.conf -> $ETC/slurm.conf"
-echo "slurm/local: clients need no env (optional: export SLURM_CONF=$ETC/slurm.conf)"
+echo "slurm/local: up in $(awk "BEGIN{printf \"%.1f\", $EPOCHREALTIME - $t0}") s ($D); clients need no env:" \
+  "/etc/slurm/slurm.conf -> $ETC/slurm.conf (or export SLURM_CONF=$ETC/slurm.conf)"
