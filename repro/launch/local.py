@@ -120,8 +120,8 @@ class LocalLauncher:
 
     def _set_stage(self, rec: StageRecord) -> None:
         old = next((s for s in self.record.stages if s.name == rec.name), None)
-        if old is not None and old.job_id and not rec.job_id:  # keep the Slurm job id across updates
-            rec.job_id = old.job_id
+        if old is not None and old.job_id:  # this run's own Slurm job id, even for a reused shared stage
+            rec = rec.model_copy(update={"job_id": old.job_id})
         self.record.stages = [rec if s.name == rec.name else s for s in self.record.stages]
         if rec.name not in {s.name for s in self.record.stages}:
             self.record.stages.append(rec)
