@@ -7,6 +7,7 @@ a pure function so job scripts can be golden-tested.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,8 @@ def executor_parameters(resources: Resources, profile: ClusterProfile, job_name:
         "cpus_per_task": resources.cpus,
         "mem": f"{resources.mem_gb}GB",
         "time": resources.time_min,
-        "setup": [*profile.setup, *(f"export {k}={v}" for k, v in sorted(profile.env.items()))],
+        # Setup lines are the profile author's shell; env values are data, so they are quoted.
+        "setup": [*profile.setup, *(f"export {k}={shlex.quote(v)}" for k, v in sorted(profile.env.items()))],
         "signal_delay_s": 60,
     }
     if resources.gpus_per_node:

@@ -36,12 +36,12 @@ def test_profile_errors_name_key_and_options(tmp_path):
 
 def test_resources_map_to_slurm_options():
     profile = ClusterProfile(partition="gpu", account="acc", gres="gpu:a100:{gpus}", exclusive=True,
-                             setup=["module load cuda"], env={"A": "1"}, max_time_min=100)
+                             setup=["module load cuda"], env={"A": "1", "B": "x; rm -rf /"}, max_time_min=100)
     params = executor_parameters(Resources(device="gpu", gpus_per_node=4, nodes=2, cpus=16, mem_gb=64, time_min=90),
                                  profile, "sft")
     assert params["gres"] == "gpu:a100:4" and params["nodes"] == 2 and params["cpus_per_task"] == 16
     assert params["mem"] == "64GB" and params["time"] == 90 and params["account"] == "acc" and params["exclusive"]
-    assert params["setup"] == ["module load cuda", "export A=1"]
+    assert params["setup"] == ["module load cuda", "export A=1", "export B='x; rm -rf /'"]
     with pytest.raises(ReproError, match="allows 100"):
         executor_parameters(Resources(time_min=200), profile, "sft")
 
