@@ -7,12 +7,13 @@ the local launcher, become Slurm job scripts, or print under --dry-run.
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from repro.errors import ReproError
-from repro.spec import Resources
+from repro.spec import Resources, RunSpec
 
 
 class TokenCount(BaseModel):
@@ -43,6 +44,15 @@ class Stage(BaseModel):
 
     def command_line(self) -> str:
         return shlex.join(self.argv)
+
+
+def python_stage(spec: RunSpec, name: str, module: str, args: list[str], workdir: Path, **fields) -> Stage:
+    """A stage that is one Python process of this package (world, pairs, eval): one node, the
+    shared stage environment, the interpreter running the harness."""
+    from repro.launch.env import stage_env
+
+    return Stage(name=name, argv=[sys.executable, "-m", module, *args], env=stage_env(spec.resources),
+                 resources=spec.resources.single_node(), workdir=str(workdir), **fields)
 
 
 def topological_order(stages: list[Stage]) -> list[Stage]:

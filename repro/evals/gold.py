@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from repro.evals import Evaluator
-from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.spec import RunSpec
-from repro.stages import Stage
+from repro.stages import Stage, python_stage
 from repro.worlds import WorldFiles
 
 
@@ -19,15 +17,12 @@ class GoldEvaluator(Evaluator):
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
               needs: list[str]) -> Stage:
         workdir = layout.stage_dir(f"eval-{self.name}")
-        return Stage(
-            name=f"eval-{self.name}",
-            argv=[sys.executable, "-m", "repro.evals.gold_score", "--world", str(world.root),
-                  "--policy", str(policy), "--reference", str(reference),
-                  "--eval", spec.eval.model_dump_json(), "--generation", spec.generation.model_dump_json(),
-                  "--seed", str(spec.seed), "--out", str(workdir)],
-            env=stage_env(spec.resources),
-            resources=spec.resources.single_node(),
-            workdir=str(workdir),
+        return python_stage(
+            spec, f"eval-{self.name}", "repro.evals.gold_score",
+            ["--world", str(world.root), "--policy", str(policy), "--reference", str(reference),
+             "--eval", spec.eval.model_dump_json(), "--generation", spec.generation.model_dump_json(),
+             "--seed", str(spec.seed), "--out", str(workdir)],
+            workdir,
             needs=needs,
             inputs=[str(policy), str(reference), str(world.prompts_test)],
             requires=["torch", "transformers", "sklearn"],

