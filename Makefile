@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/ope
 	$(PIP) torch==2.13.0
 	DS_BUILD_OPS=0 $(PIP) $(CONSTRAINTS) -r requirements/openrlhf.txt
 	$(PIP) --no-deps openrlhf==0.11.2
-	$(PIP) $(CONSTRAINTS) -e '.[train,dev]'
+	$(PIP) $(CONSTRAINTS) -e '.[train,dev,eval]'
 	touch $@
 
 demo: install
