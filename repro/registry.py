@@ -83,3 +83,5 @@ WORLDS.register("imdb", "repro.worlds.imdb:ImdbWorld")
 
 EVALUATORS: Registry = Registry("evaluator", "repro.evals:Evaluator")
 EVALUATORS.register("gold", "repro.evals.gold:GoldEvaluator")
+EVALUATORS.register("lm_eval", "repro.evals.lm_eval:LmEvalEvaluator")
+EVALUATORS.register("alpaca_eval", "repro.evals.alpaca_eval:AlpacaEvalEvaluator")

@@ -1,0 +1,135 @@
+"""AlpacaEval's pairwise win rate of a policy against the SFT reference, judged offline by the gold reward.
+
+The stock AlpacaEval judges are API models; here alpaca-eval's own evaluate() code path (pairing,
+random output order, parsing, win-rate metric) runs with a local judge that prefers whichever
+output the world's gold reward scores higher. The judge's name is part of every metric key, so a
+different judge is a different metric. Win rates are on alpaca-eval's 0-100 scale.
+Run as a stage: python -m repro.evals.alpaca_eval_run --world DIR --policy DIR --reference DIR ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from repro.spec import EvalSpec, GenerationSpec
+from repro.store import atomic_write_json
+from repro.worlds import WorldFiles
+
+JUDGE = "gold_judge"
+# Markers that IMDB text never contains, so the judge can split the rendered prompt back up.
+PROMPT_TEMPLATE = ("Which output continues the review more positively? Answer Output (a) or Output (b).\n"
+                   "<|instruction|>{instruction}<|output_a|>{output_1}<|output_b|>{output_2}<|end|>")
+_PROMPT_RE = re.compile(r"<\|instruction\|>(.*)<\|output_a\|>(.*)<\|output_b\|>(.*)<\|end\|>", re.DOTALL)
+KEPT_METRICS = ("win_rate", "standard_error", "discrete_win_rate", "n_total")
+
+
+def split_judge_prompt(prompt: str) -> tuple[str, str, str]:
+    """(instruction, output_1, output_2) from a prompt alpaca-eval rendered with PROMPT_TEMPLATE."""
+    m = _PROMPT_RE.search(prompt)
+    if m is None:
+        raise ValueError(f"not a {JUDGE} prompt: {prompt[:200]!r}")
+    return m.group(1), m.group(2), m.group(3)
+
+
+def verdict(score_1: float, score_2: float) -> str:
+    return "Output (a)" if score_1 > score_2 else "Output (b)" if score_2 > score_1 else "Tie"
+
+
+def score_judge(scorer: Callable[[list[str]], Sequence[float]]) -> Callable[..., dict]:
+    """An alpaca-eval fn_completions that answers each pairwise prompt by comparing scorer(prompt + output)."""
+
+    def completions(prompts: Sequence[str], **_decoding_kwargs) -> dict[str, list]:
+        parts = [split_judge_prompt(p) for p in prompts]
+        s1 = scorer([i + o1 for i, o1, _ in parts])
+        s2 = scorer([i + o2 for i, _, o2 in parts])
+        answers = [verdict(float(a), float(b)) for a, b in zip(s1, s2, strict=True)]
+        return {"completions": answers, "price_per_example": [0.0] * len(answers),
+                "time_per_example": [0.0] * len(answers)}
+
+    return completions
+
+
+def write_judge_config(folder: Path, name: str = JUDGE) -> Path:
+    """An annotators config folder <folder>/<name>/ (configs.yaml + prompt); fn_completions is passed in Python."""
+    cfg_dir = folder / name
+    cfg_dir.mkdir(parents=True, exist_ok=True)
+    (cfg_dir / "prompt.txt").write_text(PROMPT_TEMPLATE)
+    config = {name: {
+        "prompt_template": str((cfg_dir / "prompt.txt").resolve()),
+        "completions_kwargs": {"model_name": name},
+        "completion_parser_kwargs": {"outputs_to_match": {
+            1: r"^Output \(a\)", 2: r"^Output \(b\)", 1.5: r"^Tie"}},
+        "batch_size": 1,
+    }}
+    (cfg_dir / "configs.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return cfg_dir / "configs.yaml"
+
+
+def judged_win_rate(instructions: Sequence[str], outputs: Sequence[str], reference_outputs: Sequence[str],
+                    scorer: Callable[[list[str]], Sequence[float]], out: Path, judge: str = JUDGE,
+                    seed: int = 0) -> dict[str, float]:
+    """alpaca_eval.evaluate on paired (instruction, output) lists, the i-th output against the i-th reference.
+
+    AlpacaEval pairs outputs by instruction, so instructions must be unique (one sample per prompt).
+
+    Returns '<judge>/<metric>' -> value; annotations and leaderboard.csv are kept under `out`."""
+    from alpaca_eval import evaluate
+
+    def rows(texts: Sequence[str], generator: str) -> list[dict]:
+        return [{"instruction": i, "output": o, "generator": generator}
+                for i, o in zip(instructions, texts, strict=True)]
+
+    leaderboard, _ = evaluate(
+        model_outputs=rows(outputs, "policy"), reference_outputs=rows(reference_outputs, "reference"),
+        annotators_config=str(write_judge_config(out, judge)), fn_completions=score_judge(scorer),
+        name="policy", output_path=str(out), precomputed_leaderboard=None, is_cache_leaderboard=False,
+        caching_path=None, fn_metric="get_winrate", sort_by="win_rate", is_return_instead_of_print=True,
+        seed=seed,
+    )
+    row = leaderboard.loc["policy"]
+    return {f"{judge}/{k}": float(row[k]) for k in KEPT_METRICS if k in row}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--world", type=Path, required=True)
+    ap.add_argument("--policy", type=Path, required=True)
+    ap.add_argument("--reference", type=Path, required=True)
+    ap.add_argument("--eval", required=True, help="EvalSpec as JSON")
+    ap.add_argument("--generation", required=True, help="GenerationSpec as JSON")
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    spec, gen = EvalSpec.model_validate_json(args.eval), GenerationSpec.model_validate_json(args.generation)
+
+    from repro.generation import load_policy, read_jsonl, sample
+    from repro.worlds.imdb.gold import GoldReward
+
+    world = WorldFiles(args.world)
+    # AlpacaEval is one output per instruction: unique prompts, one sample each.
+    prompts = list(dict.fromkeys(r["prompt"] for r in read_jsonl(world.prompts_test)))[: spec.n_prompts]
+    gold = GoldReward.load(world.gold)
+    policy, tok = load_policy(args.policy)
+    reference, _ = load_policy(args.reference)
+    # Streams apart from the gold stage's (seed+1, seed+2) so the two evaluators do not share samples.
+    pol = sample(policy, tok, prompts, 1, gen, args.seed + 11)
+    ref = sample(reference, tok, prompts, 1, gen, args.seed + 12)
+    assert [s.prompt for s in pol] == [s.prompt for s in ref]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    scores = judged_win_rate([s.prompt for s in pol], [s.response for s in pol], [s.response for s in ref],
+                             gold.score, args.out / "alpaca_eval", seed=args.seed)
+    metrics = {f"alpaca_eval/{k}": v for k, v in scores.items()}
+    tokens = sum(len(s.response_ids) for s in pol + ref)
+    atomic_write_json(args.out / "report.json", {"metrics": metrics, "tokens": tokens})
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()
