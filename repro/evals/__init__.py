@@ -5,13 +5,14 @@ Metric keys are stable: '<evaluator>/<metric>' (e.g. 'gold/reward_mean').
 
 from __future__ import annotations
 
+import argparse
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
 from repro.layout import Layout
-from repro.spec import RunSpec
-from repro.stages import Stage
+from repro.spec import EvalSpec, GenerationSpec, RunSpec
+from repro.stages import Stage, python_stage
 from repro.worlds import WorldFiles
 
 
@@ -22,3 +23,39 @@ class Evaluator(ABC):
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
               needs: list[str]) -> Stage:
         """The eval stage for `policy`, compared against `reference` (the SFT policy)."""
+
+
+class PairedEvaluator(Evaluator):
+    """An evaluator that samples the policy and the reference on held-out prompts and compares
+    them under the world's gold reward; its module takes parse_paired_args()'s arguments."""
+
+    module: ClassVar[str]
+    requires: ClassVar[list[str]]
+
+    def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
+              needs: list[str]) -> Stage:
+        workdir = layout.stage_dir(f"eval-{self.name}")
+        return python_stage(
+            spec, f"eval-{self.name}", self.module,
+            ["--world", str(world.root), "--policy", str(policy), "--reference", str(reference),
+             "--eval", spec.eval.model_dump_json(), "--generation", spec.generation.model_dump_json(),
+             "--seed", str(spec.seed), "--out", str(workdir)],
+            workdir,
+            needs=needs,
+            inputs=[str(policy), str(reference), str(world.prompts_test), str(world.gold)],
+            requires=self.requires,
+            report=str(workdir / "report.json"),
+        )
+
+
+def parse_paired_args(description: str) -> tuple[argparse.Namespace, EvalSpec, GenerationSpec]:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--world", type=Path, required=True)
+    ap.add_argument("--policy", type=Path, required=True)
+    ap.add_argument("--reference", type=Path, required=True)
+    ap.add_argument("--eval", required=True, help="EvalSpec as JSON")
+    ap.add_argument("--generation", required=True, help="GenerationSpec as JSON")
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    return args, EvalSpec.model_validate_json(args.eval), GenerationSpec.model_validate_json(args.generation)

@@ -9,7 +9,6 @@ Run as a stage: python -m repro.evals.alpaca_eval_run --world DIR --policy DIR -
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from repro.spec import EvalSpec, GenerationSpec
+from repro.evals import parse_paired_args
 from repro.store import atomic_write_json
 from repro.worlds import WorldFiles
 
@@ -97,16 +96,7 @@ def judged_win_rate(instructions: Sequence[str], outputs: Sequence[str], referen
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--world", type=Path, required=True)
-    ap.add_argument("--policy", type=Path, required=True)
-    ap.add_argument("--reference", type=Path, required=True)
-    ap.add_argument("--eval", required=True, help="EvalSpec as JSON")
-    ap.add_argument("--generation", required=True, help="GenerationSpec as JSON")
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
-    spec, gen = EvalSpec.model_validate_json(args.eval), GenerationSpec.model_validate_json(args.generation)
+    args, spec, gen = parse_paired_args(__doc__)
 
     from repro.generation import load_policy, read_jsonl, sample
     from repro.worlds.imdb.gold import GoldReward
