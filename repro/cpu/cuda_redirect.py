@@ -7,6 +7,7 @@ openrlhf is imported (utils/deepspeed/deepspeed.py binds init_device_mesh by nam
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import torch
@@ -44,7 +45,7 @@ def _cpu_device_type(fn):
 
 def _patch_cuda_calls() -> None:
     torch.cuda.current_device = _current_device
-    for name in ("set_device", "synchronize", "empty_cache"):
+    for name in ("set_device", "synchronize", "empty_cache", "current_stream"):
         setattr(torch.cuda, name, _noop(name))
 
 
@@ -65,3 +66,34 @@ def install() -> None:
     _patch_cuda_calls()
     _patch_device_mesh()
     _installed = True
+
+
+@contextlib.contextmanager
+def _device_index_zero():
+    """current_device() -> 0 for code that formats it into "cuda:{index}" strings."""
+    saved = torch.cuda.current_device
+    torch.cuda.current_device = lambda: 0
+    try:
+        yield
+    finally:
+        torch.cuda.current_device = saved
+
+
+def patch_replay_buffer() -> None:
+    """trainer/ppo_utils/replay_buffer.py:40 builds torch.device(f"cuda:{current_device()}") in
+    NaiveReplayBuffer.__init__; build it with index 0, then point the buffer at the CPU."""
+    from openrlhf.trainer.ppo_utils import replay_buffer
+
+    cls = replay_buffer.NaiveReplayBuffer
+    if getattr(cls, "_repro_cpu", False):
+        return
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        with _device_index_zero():
+            original(self, *args, **kwargs)
+        self.target_device = CPU
+
+    cls.__init__ = __init__
+    cls._repro_cpu = True

@@ -1,7 +1,9 @@
-"""Entry point: `python -m repro.cpu.run <module> [args...]` runs an OpenRLHF CLI on the CPU.
+"""Entry point: `python -m repro.cpu.run [--ray N] <module> [args...]` runs an OpenRLHF CLI on the CPU.
 
 Installs the shims, fills in the environment a single-process DeepSpeed run needs (without it
 deepspeed.init_distributed tries MPI discovery), then runs <module> as __main__ via runpy.
+With `--ray N` (Ray PPO) it first starts a private loopback Ray cluster with N logical GPUs in
+this process, so OpenRLHF's own `ray.init` is skipped, and always shuts it down afterwards.
 Set REPRO_CPU_ALLOW_OTHER_OPENRLHF=1 to downgrade the openrlhf version check to a warning.
 """
 
@@ -53,23 +55,44 @@ def set_threads() -> None:
 
 
 def install_shims() -> None:
-    from repro.cpu import cuda_redirect, flash_attn_shim
+    from repro.cpu import cuda_redirect, flash_attn_shim, vllm_shim
 
     cuda_redirect.install()
     flash_attn_shim.install()
+    vllm_shim.install()
+
+
+def split_ray_flag(argv: list[str]) -> tuple[int | None, list[str]]:
+    """['--ray', '4', 'mod', ...] -> (4, ['mod', ...]); no flag -> (None, argv)."""
+    if argv[:1] == ["--ray"]:
+        if len(argv) < 3 or not argv[1].isdigit():
+            sys.exit("usage: python -m repro.cpu.run --ray <logical GPUs> <module> [args...]")
+        return int(argv[1]), argv[2:]
+    return None, argv
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        sys.exit("usage: python -m repro.cpu.run <module> [args...]   e.g. openrlhf.cli.train_sft")
+        sys.exit("usage: python -m repro.cpu.run [--ray N] <module> [args...]   e.g. openrlhf.cli.train_sft")
+    ray_gpus, argv = split_ray_flag(argv)
     module, args = argv[0], argv[1:]
     check_openrlhf_version(strict=os.environ.get("REPRO_CPU_ALLOW_OTHER_OPENRLHF") != "1")
-    apply_env()
+    if ray_gpus is None:
+        apply_env()
     set_threads()
     install_shims()
     sys.argv = [module, *args]
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    if ray_gpus is None:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return
+    from repro.cpu import ray_local
+
+    ray_local.start(ray_gpus)
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    finally:
+        ray_local.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""A private, loopback-only Ray cluster for one CPU stage, started and stopped by the stage itself.
+
+OpenRLHF's Ray PPO asks every worker for a GPU; on a CPU machine the cluster advertises logical
+GPUs so placement succeeds, and every worker process runs `repro.cpu.ray_worker.setup` first
+(the same shims as the driver). Starting Ray with `ray.init` from the stage's own process, not
+`ray start`, means `ray.shutdown()` stops exactly the processes this stage started (never
+`ray stop`, which kills every Ray cluster on the machine), and two stages never share a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+# Ray reads this at import: without it the node advertises its non-loopback address.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+LOOPBACK = "127.0.0.1"
+
+
+def worker_env() -> dict[str, str]:
+    """Environment every Ray worker inherits: the stage's thread and cache settings."""
+    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_EXTENSIONS_DIR", "DS_ACCELERATOR", "HF_HUB_OFFLINE",
+            "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "WANDB_MODE", "TOKENIZERS_PARALLELISM",
+            "HF_DATASETS_CACHE", "REPRO_CPU_ALLOW_OTHER_OPENRLHF", "PYTHONPATH", "REPRO_HOOKS")
+    env = {k: os.environ[k] for k in keys if k in os.environ}
+    env.update(LOOPBACK_ENV)
+    env["RAY_ENABLE_ZERO_COPY_TORCH_TENSORS"] = "0"
+    return env
+
+
+def init_kwargs(logical_gpus: int, cpus: int, temp_dir: str) -> dict:
+    """Arguments for ray.init: a fresh local cluster on 127.0.0.1 with logical GPUs."""
+    return dict(
+        address="local",
+        _node_ip_address=LOOPBACK,
+        num_cpus=cpus,
+        num_gpus=logical_gpus,
+        include_dashboard=False,
+        _temp_dir=temp_dir,
+        log_to_driver=True,
+        runtime_env={"env_vars": worker_env(), "worker_process_setup_hook": "repro.cpu.ray_worker.setup"},
+    )
+
+
+_temp_dir: str | None = None
+
+
+def start(logical_gpus: int, cpus: int | None = None) -> str:
+    """Start the cluster; returns its temp dir. Worker output reaches the stage log through the
+    driver (log_to_driver), so the temp dir is removed by stop()."""
+    global _temp_dir
+    os.environ.update(LOOPBACK_ENV)
+    import ray
+
+    # Short path: Ray's unix sockets must fit in 107 bytes.
+    _temp_dir = tempfile.mkdtemp(prefix="repro-ray-", dir="/tmp")
+    ray.init(**init_kwargs(logical_gpus, cpus if cpus is not None else logical_gpus, _temp_dir))
+    return _temp_dir
+
+
+def stop() -> None:
+    """ray.shutdown() stops the GCS, raylet and workers this process started, and only those."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    if _temp_dir:
+        shutil.rmtree(_temp_dir, ignore_errors=True)
