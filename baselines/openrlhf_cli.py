@@ -43,6 +43,22 @@ def launch_prefix(module: str, resources: Resources) -> list[str]:
     return ["deepspeed", "--num_gpus", str(resources.gpus_per_node), "--module", module]
 
 
+def single_process_prefix(module: str, resources: Resources) -> list[str]:
+    """One Python process that imports openrlhf (e.g. a scoring script): through the CPU layer on CPU."""
+    if resources.device == "cpu":
+        return [sys.executable, "-m", "repro.cpu.run", module]
+    return [sys.executable, "-m", module]
+
+
+def ray_prefix(module: str, resources: Resources, model_groups: int) -> list[str]:
+    """Ray PPO's driver. CPU: the CPU layer starts a private loopback Ray cluster with one logical
+    GPU per model group. GPU: OpenRLHF's ray.init joins the cluster the node (or the Slurm job's
+    Ray bootstrap) runs; the entry records the effective arguments either way."""
+    if resources.device == "cpu":
+        return [sys.executable, "-m", "repro.cpu.run", "--ray", str(model_groups), module]
+    return [sys.executable, "-m", "repro.launch.openrlhf_entry", module]
+
+
 def attention(resources: Resources) -> str:
     # transformers 5 refuses flash_attention_2 without flash-attn, which CPU machines lack.
     return "eager" if resources.device == "cpu" else "flash_attention_2"

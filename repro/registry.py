@@ -77,6 +77,12 @@ class Registry(Generic[T]):
 METHODS: Registry = Registry("method", "repro.methods:Method", entry_point_group="repro.methods")
 METHODS.register("sft", "baselines.sft:SFT")
 METHODS.register("dpo", "baselines.dpo:DPO")
+METHODS.register("rm", "baselines.rm:RM")
+METHODS.register("ppo", "baselines.ppo:PPO")
+METHODS.register("grpo", "baselines.critic_free:GRPO")
+METHODS.register("reinforce_pp", "baselines.critic_free:ReinforcePP")
+METHODS.register("rloo", "baselines.critic_free:RLOO")
+METHODS.register("dvpo", "dvpo.method:DVPO")
 
 WORLDS: Registry = Registry("world", "repro.worlds:World")
 WORLDS.register("imdb", "repro.worlds.imdb:ImdbWorld")

@@ -91,6 +91,23 @@ class TrainSpec(Strict):
         return self
 
 
+class RLSpec(TrainSpec):
+    """Rollout and actor settings shared by every online RL method (PPO, GRPO, REINFORCE++, DVPO).
+
+    One section, so the methods differ only in how they score and credit samples. `lr`, `epochs`
+    (PPO epochs per rollout batch), `batch_size` (samples per actor optimiser step) and
+    `max_samples` (cap on train prompts) keep their TrainSpec meanings; `max_len` bounds
+    prompt + response."""
+
+    rollout_samples: int = Field(64, gt=0, description="samples generated per RL step (prompts x samples per prompt)")
+    rollout_micro_batch_size: int = Field(16, gt=0, description="samples per forward pass when scoring rollouts")
+    episodes: int = Field(1, gt=0, description="passes over the train prompts")
+    kl_coef: float = Field(0.05, ge=0, description="initial KL penalty coefficient (k1 estimator, in the reward)")
+    kl_target: float | None = Field(None, gt=0, description="adaptive KL target; None keeps kl_coef fixed")
+    kl_horizon: int = Field(10000, gt=0, description="adaptive KL controller horizon (samples)")
+    eps_clip: float = Field(0.2, gt=0, description="PPO clip range of the policy ratio")
+
+
 class EvalSpec(Strict):
     """What the eval stage measures on held-out prompts."""
 
@@ -134,6 +151,11 @@ class RunSpec(Strict):
     generation: GenerationSpec = Field(GenerationSpec(), description="sampling settings")
     pairs: PairsSpec = Field(PairsSpec(), description="preference-pair construction")
     sft: TrainSpec = Field(description="supervised fine-tuning shared by every method")
+    reward_model: TrainSpec = Field(
+        TrainSpec(lr=5e-4, epochs=1, batch_size=32, micro_batch_size=16, max_len=96),
+        description="reward model on the preference pairs, shared by PPO, GRPO and REINFORCE++")
+    rl: RLSpec = Field(RLSpec(lr=1e-4, batch_size=32, micro_batch_size=16, max_len=96),
+                       description="rollout and actor settings shared by every online RL method")
     methods: dict[str, dict[str, Any]] = Field(
         {}, description="per-method sections, each validated by that method's Config"
     )

@@ -22,8 +22,8 @@ def worker_env() -> dict[str, str]:
     """Environment every Ray worker inherits: the stage's thread and cache settings."""
     keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_EXTENSIONS_DIR", "DS_ACCELERATOR", "HF_HUB_OFFLINE",
             "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "WANDB_MODE", "TOKENIZERS_PARALLELISM",
-            "HF_DATASETS_CACHE", "REPRO_CPU_ALLOW_OTHER_OPENRLHF", "PYTHONPATH", "REPRO_HOOKS")
-    env = {k: os.environ[k] for k in keys if k in os.environ}
+            "HF_DATASETS_CACHE", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k in keys or k.startswith("REPRO_")}
     env.update(LOOPBACK_ENV)
     env["RAY_ENABLE_ZERO_COPY_TORCH_TENSORS"] = "0"
     return env

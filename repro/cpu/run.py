@@ -16,6 +16,7 @@ import sys
 
 from repro.cpu import check_openrlhf_version
 from repro.launch.env import cache_root
+from repro.launch.openrlhf_entry import record_effective_args
 
 
 def free_port() -> int:
@@ -82,12 +83,15 @@ def main(argv: list[str] | None = None) -> None:
         apply_env()
     set_threads()
     install_shims()
+    record_effective_args()
     sys.argv = [module, *args]
     if ray_gpus is None:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return
     from repro.cpu import ray_local
+    from repro.launch.openrlhf_entry import run_hooks
 
+    run_hooks()
     ray_local.start(ray_gpus)
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -1,0 +1,61 @@
+"""Critic-free policy-gradient baselines on the shared reward model: one class, one estimator each.
+
+GRPO (group_norm), REINFORCE++ (reinforce, global batch normalisation), RLOO (leave-one-out
+baseline) run OpenRLHF's own estimators in the same Ray PPO stage as PPO, without a critic.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rm import reward_model_stages
+from repro.layout import Layout
+from repro.methods import Method
+from repro.pipeline import Pipeline
+from repro.spec import RunSpec
+from repro.stages import Stage
+
+
+class GroupConfig(RLMethodConfig):
+    """A group-baseline method's section (methods.<name>)."""
+
+    n_samples_per_prompt: int = Field(4, gt=1, description="samples per prompt forming one baseline group")
+
+
+class CriticFree(Method):
+    estimator: ClassVar[str]
+    train_stage = "policy"
+
+    def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
+        cfg: RLMethodConfig = self.config_from(spec)
+        pipe = Pipeline.start(spec, layout)
+        rm = reward_model_stages(spec, layout, pipe, pipe.add_pairs())
+        plan = RLPlan(estimator=self.estimator, n_samples_per_prompt=cfg.n_samples_per_prompt,
+                      reward_model=rm.model, inputs=[str(rm.model)])
+        policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
+        return pipe.stages + rm.stages + [policy] + pipe.evaluate(policy=layout.stage_dir("policy") / "model",
+                                                                  needs=["policy"])
+
+
+class GRPO(CriticFree):
+    name = "grpo"
+    estimator = "group_norm"
+    description = "GRPO: group-normalised rewards, no critic (OpenRLHF group_norm)"
+    Config = GroupConfig
+
+
+class ReinforcePP(CriticFree):
+    name = "reinforce_pp"
+    estimator = "reinforce"
+    description = "REINFORCE++: returns normalised over the global batch, no critic"
+    Config = RLMethodConfig
+
+
+class RLOO(CriticFree):
+    name = "rloo"
+    estimator = "rloo"
+    description = "RLOO: leave-one-out baseline within each prompt's group, no critic"
+    Config = GroupConfig

@@ -1,0 +1,136 @@
+"""Online RL through OpenRLHF's Ray PPO (openrlhf.cli.train_ppo_ray), shared by every RL method.
+
+PPO, GRPO, REINFORCE++, RLOO and DVPO render their stage here from the same `rl` recipe section,
+so they share actor, reference, rollout engine, experience maker, policy loss, KL handling and
+DeepSpeed settings, and differ only in the pieces each method names: the advantage estimator,
+whether a critic or value model is present, and where rewards come from. Every argument that
+OpenRLHF would otherwise default or rewrite is set explicitly here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from baselines.openrlhf_cli import REQUIRES, attention, ray_prefix, render_flags
+from repro.launch.env import stage_env
+from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
+from repro.layout import Layout
+from repro.pipeline import Pipeline
+from repro.spec import Resources, RunSpec
+from repro.stages import Stage, TokenCount
+
+RL_REQUIRES = REQUIRES + ["ray"]
+
+
+class RLMethodConfig(BaseModel):
+    """What an RL method adds to the shared `rl` section (methods.<name>)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+    n_samples_per_prompt: int = Field(1, gt=0, description="samples per prompt; rl.rollout_samples stays fixed")
+
+
+@dataclass
+class RLPlan:
+    """The method-specific part of a Ray PPO stage."""
+
+    estimator: str
+    n_samples_per_prompt: int
+    reward_model: Path | None = None  # a trained reward model, or None when reward_func is set
+    reward_func: Path | None = None  # a Python file with reward_func(queries, prompts, labels)
+    critic: Path | None = None  # critic (trained) or value model (frozen, DVPO) initial weights
+    extra_flags: dict[str, Any] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+
+    def model_groups(self, kl_coef: float) -> int:
+        """Ray model groups: actor and rollout engine, plus reference, critic and reward model if present."""
+        return 2 + (kl_coef > 0) + (self.critic is not None) + (self.reward_model is not None)
+
+
+def placement_flags(resources: Resources) -> dict[str, Any]:
+    """CPU: one logical GPU per group, nothing colocated. GPU: every group on the node's GPUs,
+    colocated (the paper's 8-GPU setting), one rollout engine per GPU."""
+    if resources.device == "cpu":
+        per_group, colocate = 1, False
+    else:
+        per_group, colocate = resources.gpus_per_node, True
+    flags = {f"{group}.num_nodes": resources.nodes for group in ("actor", "ref", "critic", "reward")}
+    flags.update({f"{group}.num_gpus_per_node": per_group for group in ("actor", "ref", "critic", "reward")})
+    flags.update({
+        "vllm.num_engines": per_group * resources.nodes,
+        "vllm.tensor_parallel_size": 1,
+        "vllm.sync_backend": "gloo" if resources.device == "cpu" else "nccl",
+        "vllm.gpu_memory_utilization": 0.5 if colocate else 0.9,
+        "train.colocate_all": colocate,
+        "ds.attn_implementation": attention(resources),
+    })
+    return flags
+
+
+def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
+    rl, gen = spec.rl, spec.generation
+    prompts = rl.rollout_samples // plan.n_samples_per_prompt
+    flags: dict[str, Any] = {
+        "actor.model_name_or_path": pipe.sft_model,
+        "reward.model_name_or_path": plan.reward_model,
+        "reward.remote_url": plan.reward_func,
+        "critic.model_name_or_path": plan.critic,
+        "data.prompt_dataset": pipe.world_files.prompts_train,
+        "data.input_key": "prompt",
+        "data.input_template": "",
+        "data.max_samples": rl.max_samples,
+        "data.max_len": rl.max_len,
+        "algo.advantage.estimator": plan.estimator,
+        "rollout.n_samples_per_prompt": plan.n_samples_per_prompt,
+        "rollout.batch_size": prompts,
+        "rollout.micro_batch_size": rl.rollout_micro_batch_size,
+        "rollout.max_new_tokens": gen.max_new_tokens,
+        "rollout.temperature": gen.temperature,
+        "rollout.top_p": gen.top_p,
+        "train.batch_size": rl.batch_size,
+        "train.micro_batch_size": rl.micro_batch_size,
+        "train.max_epochs": rl.epochs,
+        "train.num_episodes": rl.episodes,
+        "train.seed": spec.seed,
+        "actor.adam.lr": rl.lr,
+        "actor.lr_warmup_ratio": rl.warmup_ratio,
+        "actor.eps_clip": rl.eps_clip,
+        "algo.kl.init_coef": rl.kl_coef,
+        "algo.kl.target": rl.kl_target,
+        "algo.kl.horizon": rl.kl_horizon,
+        "algo.kl.estimator": "k1",
+        "ds.zero_stage": rl.zero_stage,
+        "ds.param_dtype": rl.param_dtype,
+        "ckpt.output_dir": workdir / "model",
+        "ckpt.path": workdir / "ckpt",
+        "logger.tensorboard_dir": workdir / "tb",
+        "logger.wandb.run_name": plan.estimator,
+        **placement_flags(spec.resources),
+        **plan.extra_flags,
+    }
+    return flags
+
+
+def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, name: str,
+                  needs: list[str]) -> Stage:
+    workdir = layout.stage_dir(name)
+    flags = ray_ppo_flags(spec, pipe, plan, workdir)
+    groups = plan.model_groups(spec.rl.kl_coef)
+    env = {**stage_env(spec.resources), EFFECTIVE_ARGS_ENV: str(workdir / "effective_args.json"), **plan.extra_env}
+    return Stage(
+        name=name,
+        argv=ray_prefix("openrlhf.cli.train_ppo_ray", spec.resources, groups) + render_flags(flags),
+        env=env,
+        resources=spec.resources,
+        workdir=str(workdir),
+        needs=needs,
+        inputs=[str(pipe.sft_model), str(pipe.world_files.prompts_train), *plan.inputs],
+        requires=RL_REQUIRES,
+        tokens=TokenCount(stats_file=str(pipe.world_files.stats), key="prompts_train",
+                          multiplier=spec.rl.episodes * plan.n_samples_per_prompt * spec.generation.max_new_tokens),
+        tensorboard_dir=str(workdir / "tb"),
+    )

@@ -1,0 +1,231 @@
+"""GVM pretraining: a token-level value model fit to returns on the reward model's preference data.
+
+`python -m dvpo.gvm.train [--gvm.* flags] <openrlhf.cli.train_rm flags>` (through repro.cpu.run on
+CPU, `deepspeed --module` on GPU). The reward model's own CLI flags and defaults configure the
+model, DeepSpeed strategy and optimizer (captured from train_rm's parser, see
+dvpo/openrlhf_hooks.py), so the GVM trains exactly as the reward model or critic would.
+
+The model is OpenRLHF's "critic" type (a causal LM with a per-token scalar head, zero-initialised
+here). Every (prompt, chosen, rejected) pair gives two samples whose sentence return is +1/-1
+(`preference`, the official code) or the reward model's score (`reward_model`); per-token targets
+are TD(lambda) returns bootstrapped from the current values (`td_lambda`, the official default)
+or Monte-Carlo returns-to-go (`monte_carlo`); the loss is 0.5 * masked MSE. At the end it reports
+value accuracy on held-out pairs (V(chosen) > V(rejected) at the last token) and explained
+variance, into report.json, and saves the model like OpenRLHF saves a critic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from dvpo.advantage import explained_variance, masked_mean, monte_carlo_targets, td_lambda_targets, value_loss
+
+
+def gvm_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="dvpo.gvm.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gvm.targets", dest="targets", choices=["td_lambda", "monte_carlo"], default="td_lambda")
+    ap.add_argument("--gvm.returns", dest="returns", choices=["preference", "reward_model"], default="preference")
+    ap.add_argument("--gvm.reward_model", dest="reward_model", default=None,
+                    help="reward model folder, for --gvm.returns reward_model")
+    ap.add_argument("--gvm.gamma", dest="gamma", type=float, default=1.0)
+    ap.add_argument("--gvm.lambd", dest="lambd", type=float, default=0.95)
+    ap.add_argument("--gvm.inner_epochs", dest="inner_epochs", type=int, default=2,
+                    help="optimiser passes over each batch with its targets fixed (official code: 2)")
+    ap.add_argument("--gvm.test_pairs", dest="test_pairs", required=True, help="held-out pairs (jsonl)")
+    ap.add_argument("--gvm.report", dest="report", required=True, help="report.json to write")
+    return ap
+
+
+@dataclass
+class Sample:
+    ids: list[int]
+    prompt_len: int
+    ret: float
+
+
+def read_jsonl(path: str) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int) -> Sample:
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(prompt + response, add_special_tokens=False)["input_ids"][:max_len]
+    return Sample(ids, min(len(prompt_ids), len(ids) - 1), ret)
+
+
+def pair_samples(tokenizer, pairs: list[dict], returns: list[tuple[float, float]], max_len: int) -> list[Sample]:
+    out = []
+    for pair, (r_chosen, r_rejected) in zip(pairs, returns):
+        out.append(encode(tokenizer, pair["prompt"], pair["chosen"], r_chosen, max_len))
+        out.append(encode(tokenizer, pair["prompt"], pair["rejected"], r_rejected, max_len))
+    return out
+
+
+def collate(samples: list[Sample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ids, attention mask, the response's action mask (critic layout: one shorter)
+    and the sentence returns."""
+    width = max(len(s.ids) for s in samples)
+    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
+    attention = torch.zeros_like(ids)
+    for row, s in enumerate(samples):
+        ids[row, :len(s.ids)] = torch.tensor(s.ids)
+        attention[row, :len(s.ids)] = 1
+    positions = torch.arange(1, width).unsqueeze(0)
+    starts = torch.tensor([s.prompt_len for s in samples]).unsqueeze(1)
+    action = ((positions >= starts) & attention[:, 1:].bool()).long()
+    return {"ids": ids, "attention": attention, "action": action,
+            "returns": torch.tensor([s.ret for s in samples], dtype=torch.float32)}
+
+
+def preference_returns(pairs: list[dict]) -> list[tuple[float, float]]:
+    return [(1.0, -1.0)] * len(pairs)
+
+
+def reward_model_returns(path: str, pairs: list[dict]) -> list[tuple[float, float]]:
+    from repro.evals.pair_accuracy import last_token_scores, load_scalar_model
+
+    model, tokenizer = load_scalar_model(path, "reward")
+    lens = [0] * len(pairs)
+    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], "reward", lens)
+    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], "reward", lens)
+    return list(zip(chosen.tolist(), rejected.tolist()))
+
+
+def targets_for(values, batch, cfg) -> torch.Tensor:
+    if cfg.targets == "td_lambda":
+        return td_lambda_targets(values.detach().float(), batch["returns"], batch["action"], cfg.gamma, cfg.lambd)
+    return monte_carlo_targets(batch["returns"], batch["action"], cfg.gamma)
+
+
+def last_values(values: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    last = (action.cumsum(-1) * action).argmax(-1)
+    return values.gather(1, last.unsqueeze(1)).squeeze(1)
+
+
+@torch.no_grad()
+def evaluate(model, samples: list[Sample], pad_id: int, batch_size: int, gamma: float) -> dict:
+    """Chosen/rejected samples alternate: value accuracy at the last token, explained variance
+    of the values against the Monte-Carlo returns, and the mean value loss against them."""
+    model.eval()
+    lasts, ev_num, losses = [], [], []
+    all_values, all_targets, all_masks = [], [], []
+    for start in range(0, len(samples), batch_size):
+        batch = collate(samples[start:start + batch_size], pad_id)
+        device = torch.cuda.current_device()
+        values = model(batch["ids"].to(device), action_mask=batch["action"].to(device),
+                       attention_mask=batch["attention"].to(device)).float().cpu()
+        targets = monte_carlo_targets(batch["returns"], batch["action"], gamma)
+        lasts.append(last_values(values, batch["action"]))
+        losses.append(float(value_loss(values, targets, batch["action"])))
+        all_values += list(values * batch["action"])
+        all_targets += list(targets)
+        all_masks += list(batch["action"])
+    model.train()
+    last = torch.cat(lasts)
+    chosen, rejected = last[0::2], last[1::2]
+    pad = torch.nn.utils.rnn.pad_sequence
+    values, targets, masks = (pad(x, batch_first=True) for x in (all_values, all_targets, all_masks))
+    return {
+        "pair_accuracy": float((chosen > rejected).float().mean()),
+        "pair_margin_mean": float((chosen - rejected).mean()),
+        "explained_variance": explained_variance(values, targets, masks.float()),
+        "mc_value_loss": sum(losses) / len(losses),
+        "n_pairs": len(chosen),
+    }
+
+
+def train(args, cfg) -> dict:
+    from openrlhf.models import get_llm_for_sequence_regression
+    from openrlhf.utils import get_strategy, get_tokenizer
+
+    strategy = get_strategy(args)
+    strategy.setup_distributed()
+    model = get_llm_for_sequence_regression(
+        args.model.model_name_or_path, "critic",
+        attn_implementation=args.ds.attn_implementation, param_dtype=args.ds.param_dtype,
+        lora_rank=args.ds.lora.rank, lora_alpha=args.ds.lora.alpha, target_modules=args.ds.lora.target_modules,
+        lora_dropout=args.ds.lora.dropout, ds_config=strategy.get_ds_train_config(),
+        init_value_head=True, value_head_prefix=args.ds.value_head_prefix,
+    )
+    # The official GVM starts from a zero head: every value 0, so the first targets are pure returns.
+    getattr(model, args.ds.value_head_prefix).weight.data.zero_()
+    tokenizer = get_tokenizer(args.model.model_name_or_path, model, "right", strategy)
+    pad_id = tokenizer.pad_token_id
+
+    train_pairs = read_jsonl(args.data.dataset)[: args.data.max_samples]
+    test_pairs = read_jsonl(cfg.test_pairs)
+    if cfg.returns == "reward_model":
+        if not cfg.reward_model:
+            raise SystemExit("--gvm.returns reward_model needs --gvm.reward_model PATH")
+        train_returns, test_returns = (reward_model_returns(cfg.reward_model, p) for p in (train_pairs, test_pairs))
+    else:
+        train_returns, test_returns = preference_returns(train_pairs), preference_returns(test_pairs)
+    train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len)
+    test_samples = pair_samples(tokenizer, test_pairs, test_returns, args.data.max_len)
+
+    loader = strategy.setup_dataloader(train_samples, args.train.micro_batch_size, True, True,
+                                       lambda batch: collate(batch, pad_id))
+    steps_per_epoch = len(train_samples) // args.train.batch_size * cfg.inner_epochs
+    max_steps = math.ceil(args.train.max_epochs * max(steps_per_epoch, 1))
+    optim_cfg = dict(optim=args.optim, muon=vars(args.muon), adam=vars(args.adam), lr_scheduler=args.lr_scheduler,
+                     lr_warmup_ratio=args.lr_warmup_ratio, min_lr_ratio=args.min_lr_ratio, max_norm=args.max_norm,
+                     scheduler_steps=max_steps)
+    model, optim, scheduler = strategy.prepare((model, optim_cfg))
+
+    writer = None
+    if args.logger.tensorboard_dir and strategy.is_rank_0():
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(args.logger.tensorboard_dir)
+    device = torch.cuda.current_device()
+    step = 0
+    for epoch in range(args.train.max_epochs):
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            targets = None
+            for _ in range(cfg.inner_epochs):
+                values = model(batch["ids"], action_mask=batch["action"], attention_mask=batch["attention"]).float()
+                if targets is None:  # fixed for the inner epochs, from the values before the update
+                    targets = targets_for(values, batch, cfg)
+                loss = value_loss(values, targets, batch["action"].float())
+                strategy.backward(loss, model, optim)
+                strategy.optimizer_step(optim, model, scheduler)
+                step += 1
+                if writer:
+                    writer.add_scalar("train/gvm_loss", float(loss), step)
+                    writer.add_scalar("train/values_mean", float(masked_mean(values.detach(), batch["action"])), step)
+        strategy.print(f"epoch {epoch + 1}: loss {float(loss):.4f}")
+
+    report = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)
+    strategy.print(f"held-out: {report}")
+    if writer:
+        for key, value in report.items():
+            writer.add_scalar(f"eval/{key}", value, step)
+        writer.close()
+    strategy._unwrap_model(model).config.value_head_prefix = args.ds.value_head_prefix
+    strategy.save_model(model, tokenizer, args.ckpt.output_dir)
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    from dvpo.openrlhf_hooks import train_rm_args
+    from repro.store import atomic_write_json
+
+    cfg, rest = gvm_parser().parse_known_args(argv)
+    args = train_rm_args(rest)
+    report = train(args, cfg)
+    atomic_write_json(Path(cfg.report), {"metrics": {f"gvm/{k}": v for k, v in report.items()}})
+
+
+if __name__ == "__main__":
+    main()

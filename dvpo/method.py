@@ -1,0 +1,95 @@
+"""The `dvpo` method: SFT (shared) -> GVM pretraining on the preference pairs -> policy
+optimisation with the GVM frozen in the critic's place and no reward model -> evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
+from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from dvpo.openrlhf_hooks import DIGEST_ENV, MODE_ENV
+from repro.launch.env import stage_env
+from repro.layout import Layout
+from repro.methods import Method
+from repro.pipeline import Pipeline
+from repro.spec import RunSpec, TrainSpec
+from repro.stages import Stage, TokenCount
+from repro.worlds import PairFiles
+
+ZERO_REWARD = Path(__file__).parent / "zero_reward.py"
+
+
+class GVMConfig(TrainSpec):
+    """Global value model pretraining (methods.dvpo.gvm); optimiser fields as for the reward model."""
+
+    targets: Literal["td_lambda", "monte_carlo"] = Field("td_lambda", description="per-token regression targets")
+    returns: Literal["preference"] = Field(
+        "preference", description="sentence returns: +1 chosen / -1 rejected (reward-model scores: --gvm.returns "
+                                  "reward_model in dvpo.gvm.train, not wired into recipes yet)")
+    gamma: float = Field(1.0, gt=0, le=1, description="discount of the value targets")
+    lambd: float = Field(0.95, ge=0, le=1, description="TD(lambda) mixing")
+    inner_epochs: int = Field(2, gt=0, description="optimiser passes per batch with fixed targets")
+
+
+class DVPOConfig(RLMethodConfig):
+    """DVPO's section of a recipe (methods.dvpo); rollout and actor settings live in `rl`."""
+
+    gvm: GVMConfig = Field(GVMConfig(), description="global value model pretraining")
+    advantage: Literal["gae_frozen_v", "q_as_advantage"] = Field(
+        "gae_frozen_v", description="gae_frozen_v: the official code; q_as_advantage: the paper's A = Q")
+    gamma: float = Field(1.0, gt=0, le=1, description="GAE discount over the frozen values")
+    lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda over the frozen values")
+
+
+def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, cfg: GVMConfig) -> Stage:
+    workdir = layout.stage_dir("gvm")
+    flags = {
+        "gvm.targets": cfg.targets,
+        "gvm.returns": cfg.returns,
+        "gvm.gamma": cfg.gamma,
+        "gvm.lambd": cfg.lambd,
+        "gvm.inner_epochs": cfg.inner_epochs,
+        "gvm.test_pairs": pairs.test,
+        "gvm.report": workdir / "report.json",
+        "model.model_name_or_path": pipe.sft_model,
+        "data.dataset": pairs.train,
+        "ds.value_head_prefix": "score",
+        **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "gvm"),
+    }
+    return Stage(
+        name="gvm", argv=python_module_argv("dvpo.gvm.train", spec.resources, flags), env=stage_env(spec.resources),
+        resources=spec.resources, workdir=str(workdir), needs=["pairs"],
+        inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)], requires=REQUIRES,
+        tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs * cfg.inner_epochs),
+        tensorboard_dir=str(workdir / "tb"), report=str(workdir / "report.json"),
+    )
+
+
+class DVPO(Method):
+    name = "dvpo"
+    train_stage = "policy"
+    description = "DVPO: pretrained global value model, frozen during PPO-style training; no reward model, no critic"
+    Config = DVPOConfig
+
+    def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
+        cfg: DVPOConfig = self.config_from(spec)
+        pipe = Pipeline.start(spec, layout)
+        gvm = gvm_stage(spec, layout, pipe, pipe.add_pairs(), cfg.gvm)
+        gvm_model = Path(gvm.workdir) / "model"
+        policy_dir = layout.stage_dir("policy")
+        plan = RLPlan(
+            estimator="gae", n_samples_per_prompt=cfg.n_samples_per_prompt, reward_func=ZERO_REWARD,
+            critic=gvm_model, inputs=[str(gvm_model)],
+            extra_flags={
+                "critic.save_value_network": True,  # the frozen actor records its final digest on save
+                "algo.advantage.gamma": cfg.gamma,
+                "algo.advantage.lambd": cfg.lambd,
+            },
+            extra_env={"REPRO_HOOKS": "dvpo.openrlhf_hooks:install", MODE_ENV: cfg.advantage,
+                       DIGEST_ENV: str(policy_dir / "gvm_digest.json")},
+        )
+        policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
+        return pipe.stages + [gvm, policy] + pipe.evaluate(policy=policy_dir / "model", needs=["policy"])

@@ -1,0 +1,85 @@
+"""Preference accuracy of a scalar model on held-out pairs: does it score chosen above rejected?
+
+One implementation for the reward model (its reward at the last token) and the global value
+model (its value at the last response token), so both are judged on the same pairs the same
+way. Run as a stage: `python -m repro.evals.pair_accuracy --model M --kind reward|critic
+--pairs pairs_test.jsonl --out report.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+
+def last_token_scores(model, tokenizer, texts: list[str], kind: str, prompt_lens: list[int],
+                      batch_size: int = 32) -> torch.Tensor:
+    """Score of each text at its final token (right padding). `kind` is OpenRLHF's model type."""
+    scores = []
+    tokenizer.padding_side = "right"
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        with torch.no_grad():
+            if kind == "reward":
+                scores.append(model(ids, attention_mask=mask).float())
+            else:
+                # Critic values are V(s_t) for every position but the last; the last response
+                # token's value sits at index (length - 2).
+                action_mask = mask[:, 1:]
+                values = model(ids, action_mask=action_mask, attention_mask=mask).float()
+                last = mask.sum(-1) - 2
+                scores.append(values.gather(1, last.clamp(min=0).unsqueeze(1)).squeeze(1))
+    return torch.cat(scores)
+
+
+def pair_accuracy(model, tokenizer, pairs: list[dict], kind: str) -> dict:
+    prompts = [p["prompt"] for p in pairs]
+    lens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], kind, lens)
+    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], kind, lens)
+    margin = chosen - rejected
+    return {
+        "accuracy": float((margin > 0).float().mean()),
+        "margin_mean": float(margin.mean()),
+        "chosen_mean": float(chosen.mean()),
+        "rejected_mean": float(rejected.mean()),
+        "n_pairs": len(pairs),
+    }
+
+
+def load_scalar_model(path: str, kind: str):
+    from openrlhf.models import get_llm_for_sequence_regression
+    from transformers import AutoConfig, AutoTokenizer
+
+    prefix = getattr(AutoConfig.from_pretrained(path), "value_head_prefix", "score")
+    model = get_llm_for_sequence_regression(path, kind, attn_implementation="eager", param_dtype="bf16",
+                                            value_head_prefix=prefix)
+    model.float().eval()  # bf16 weights, scored in fp32
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    return model, tokenizer
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--kind", choices=["reward", "critic"], required=True)
+    ap.add_argument("--pairs", required=True)
+    ap.add_argument("--prefix", required=True, help="metric namespace in the run record, e.g. 'rm'")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    from repro.generation import read_jsonl
+    from repro.store import atomic_write_json
+
+    model, tokenizer = load_scalar_model(args.model, args.kind)
+    scores = pair_accuracy(model, tokenizer, read_jsonl(Path(args.pairs)), args.kind)
+    metrics = {f"{args.prefix}/pair_{k}": v for k, v in scores.items()}
+    atomic_write_json(Path(args.out), {"metrics": metrics})
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()
