@@ -18,11 +18,23 @@ def cli_help(module: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize("method,stage", [("sft", "sft"), ("dpo", "dpo")])
+@pytest.mark.parametrize("method,stage", [("sft", "sft"), ("dpo", "dpo"), ("rm", "rm"), ("ppo", "policy"),
+                                          ("grpo", "policy"), ("dvpo", "policy")])
 def test_rendered_flags_exist_in_cli_help(method, stage, results_root):
     plan = plan_run(method, "imdb", results_root=results_root)
     argv = {s.name: s for s in plan.stages}[stage].argv
-    module = argv[argv.index("repro.cpu.run") + 1]
+    module = next(a for a in argv if a.startswith("openrlhf.cli."))
     known = set(re.findall(r"--[\w.]+", cli_help(module)))
+    rendered = [a for a in argv if a.startswith("--")]
+    assert rendered and not [f for f in rendered if f not in known]
+
+
+def test_gvm_flags_are_its_own_or_train_rm_flags(results_root):
+    """GVM pretraining takes --gvm.* flags plus exactly train_rm's flags."""
+    from dvpo.gvm.train import gvm_parser
+
+    argv = {s.name: s for s in plan_run("dvpo", "imdb", results_root=results_root).stages}["gvm"].argv
+    known = set(re.findall(r"--[\w.]+", cli_help("openrlhf.cli.train_rm"))) | {
+        o for a in gvm_parser()._actions for o in a.option_strings}
     rendered = [a for a in argv if a.startswith("--")]
     assert rendered and not [f for f in rendered if f not in known]

@@ -19,7 +19,7 @@ def test_gpu_launch_uses_deepspeed_without_cpu_layer():
     assert "repro.cpu.run" in launch_prefix("m", Resources())
 
 
-@pytest.mark.parametrize("method", ["sft", "dpo"])
+@pytest.mark.parametrize("method", ["sft", "dpo", "rm", "ppo", "grpo", "reinforce_pp", "rloo", "dvpo"])
 def test_dry_run_golden(method, results_root):
     plan = plan_run(method, "imdb/smoke", results_root=results_root)
     check_golden(f"dry_run_{method}_smoke.txt", normalise(render_dry_run(plan), results_root))
@@ -38,3 +38,38 @@ def test_run_id_is_deterministic_and_seed_dependent(results_root):
     b = plan_run("dpo", "imdb/smoke", results_root=results_root).layout.run_id
     c = plan_run("dpo", "imdb/smoke", seed=1, results_root=results_root).layout.run_id
     assert a == b and a != c and c.startswith("imdb-smoke-dpo-s1-")
+
+
+def test_rl_methods_share_rollout_and_actor_settings(results_root):
+    """PPO, GRPO and DVPO differ only in estimator, critic/value model and reward source."""
+    def flags(method):
+        argv = {s.name: s for s in plan_run(method, "imdb/smoke", results_root=results_root).stages}["policy"].argv
+        out, key = {}, None
+        for a in argv[argv.index("openrlhf.cli.train_ppo_ray") + 1:]:
+            if a.startswith("--"):
+                key = a
+                out[key] = []
+            else:
+                out[key].append(a)
+        return out
+
+    ppo, dvpo, grpo = flags("ppo"), flags("dvpo"), flags("grpo")
+    shared = ["--actor.model_name_or_path", "--actor.adam.lr", "--train.batch_size", "--rollout.max_new_tokens",
+              "--algo.kl.init_coef", "--ds.zero_stage", "--data.prompt_dataset", "--actor.eps_clip"]
+    for flag in shared:
+        assert ppo[flag] == dvpo[flag] == grpo[flag], flag
+    assert "--reward.model_name_or_path" not in dvpo and dvpo["--reward.remote_url"][0].endswith("zero_reward.py")
+    assert dvpo["--critic.model_name_or_path"][0].endswith("stages/gvm/model")
+    assert ppo["--critic.model_name_or_path"] == ppo["--actor.model_name_or_path"]
+    assert "--critic.model_name_or_path" not in grpo and grpo["--algo.advantage.estimator"] == ["group_norm"]
+    # Same samples per step: GRPO draws 4 per prompt from a quarter of the prompts.
+    assert int(grpo["--rollout.batch_size"][0]) * 4 == int(ppo["--rollout.batch_size"][0])
+
+
+def test_cpu_ray_stage_gets_one_logical_gpu_per_model_group(results_root):
+    groups = {}
+    for method in ("ppo", "dvpo", "grpo"):
+        argv = {s.name: s for s in plan_run(method, "imdb/smoke", results_root=results_root).stages}["policy"].argv
+        groups[method] = int(argv[argv.index("--ray") + 1])
+    # actor + rollout + ref (+ critic) (+ reward model)
+    assert groups == {"ppo": 5, "dvpo": 4, "grpo": 4}

@@ -1,0 +1,140 @@
+"""PPO, GRPO and DVPO end to end on the smoke recipe: real OpenRLHF Ray PPO on CPU.
+
+One results root for the module, so world, SFT, pairs and the reward model are built once and
+shared by the three methods exactly as in real use.
+"""
+
+import ipaddress
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.integration.test_dpo_pipeline import load_weights, repro
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("results")
+
+
+def run_method(root: Path, method: str) -> dict:
+    repro("run", "--method", method, "--recipe", "imdb/smoke", root=root)
+    (path,) = (root / "runs").glob(f"imdb-smoke-{method}-*/record.json")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def ppo(root):
+    return run_method(root, "ppo")
+
+
+@pytest.fixture(scope="module")
+def grpo(root, ppo):  # after ppo: reuses its reward model
+    return run_method(root, "grpo")
+
+
+@pytest.fixture(scope="module")
+def dvpo(root, ppo):
+    return run_method(root, "dvpo")
+
+
+def stage(rec: dict, name: str) -> dict:
+    return {s["name"]: s for s in rec["stages"]}[name]
+
+
+def changed(a: dict, b: dict, prefix_a: str = "", prefix_b: str = "") -> float:
+    """Largest absolute difference over the transformer weights both models hold."""
+    common = {k[len(prefix_a):] for k in a if k.startswith(prefix_a)} & {k[len(prefix_b):] for k in b if k.startswith(prefix_b)}
+    assert len(common) > 10
+    return max(float((a[prefix_a + k].float() - b[prefix_b + k].float()).abs().max()) for k in common)
+
+
+def test_ppo_record_complete_and_timed(ppo):
+    assert ppo["status"] == "completed"
+    assert [s["name"] for s in ppo["stages"]] == ["world", "sft", "pairs", "rm", "rm-accuracy", "policy", "eval-gold"]
+    train = stage(ppo, "policy")["train"]
+    for series in ("train/timing/step_total", "train/timing/generation", "train/critic_loss", "train/policy_loss"):
+        assert train[series]["n"] == 3 and train[series]["all_finite"], series
+    assert 0 <= ppo["metrics"]["gold/reward_mean"] <= 1
+
+
+def test_reward_model_beats_chance(ppo):
+    assert ppo["metrics"]["rm/pair_n_pairs"] >= 50
+    assert ppo["metrics"]["rm/pair_accuracy"] > 0.5
+
+
+def test_ppo_changed_actor_and_critic(ppo, root):
+    sft = load_weights(Path(stage(ppo, "sft")["workdir"]) / "model")
+    policy_dir = Path(stage(ppo, "policy")["workdir"])
+    assert changed(load_weights(policy_dir / "model"), sft) > 0
+    # The critic starts from the SFT backbone (saved as model_critic/ next to the policy).
+    critic = load_weights(Path(str(policy_dir / "model") + "_critic"))
+    assert changed(critic, sft, "model.", "model.") > 0
+
+
+def test_effective_arguments_recorded(ppo):
+    args = json.loads((Path(stage(ppo, "policy")["workdir"]) / "effective_args.json").read_text())
+    assert args["algo"]["advantage"]["estimator"] == "gae"
+    assert args["critic"]["model_name_or_path"] == args["actor"]["model_name_or_path"]
+    assert args["vllm"]["sync_backend"] == "gloo" and args["train"]["colocate_all"] is False
+
+
+def test_grpo_has_no_critic_and_reuses_the_reward_model(grpo, ppo):
+    assert grpo["status"] == "completed"
+    assert stage(grpo, "rm")["workdir"] == stage(ppo, "rm")["workdir"]
+    args = json.loads((Path(stage(grpo, "policy")["workdir"]) / "effective_args.json").read_text())
+    assert args["critic"]["model_name_or_path"] is None and args["algo"]["advantage"]["estimator"] == "group_norm"
+    assert "train/critic_loss" not in stage(grpo, "policy")["train"]
+
+
+def test_dvpo_gvm_learns_and_stays_frozen(dvpo):
+    assert dvpo["status"] == "completed"
+    assert [s["name"] for s in dvpo["stages"]] == ["world", "sft", "pairs", "gvm", "policy", "eval-gold"]
+    loss = stage(dvpo, "gvm")["train"]["train/gvm_loss"]
+    assert loss["all_finite"] and loss["n"] >= 10
+    values = loss["values"]
+    assert sum(values[-3:]) / 3 < sum(values[:3]) / 3  # falls from its zero-head start
+    assert dvpo["metrics"]["gvm/pair_accuracy"] > 0.5
+    digest = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
+    assert digest["start"] == digest["end"]
+
+
+def test_dvpo_runs_without_reward_model_or_critic(dvpo):
+    policy_dir = Path(stage(dvpo, "policy")["workdir"])
+    log = (policy_dir / "log.txt").read_text()
+    assert "(FrozenValueActor pid=" in log
+    assert "(CriticModelActor pid=" not in log and "(RewardModelActor pid=" not in log
+    args = json.loads((policy_dir / "effective_args.json").read_text())
+    assert args["reward"]["model_name_or_path"] is None
+    sft = load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")
+    assert changed(load_weights(policy_dir / "model"), sft) > 0
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
+
+
+def test_local_ray_cluster_listens_on_loopback_only_and_stops():
+    code = (
+        "import json, os, psutil\n"
+        "from repro.cpu import ray_local\n"
+        "ray_local.start(2)\n"
+        "me = psutil.Process()\n"
+        "procs = me.children(recursive=True)\n"
+        "addrs = sorted({c.laddr.ip for p in procs for c in p.net_connections('inet') if c.status == 'LISTEN'})\n"
+        "print(json.dumps({'pids': [p.pid for p in procs], 'addrs': addrs}))\n"
+        "ray_local.stop()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["pids"] and info["addrs"] and all(is_loopback(a) for a in info["addrs"]), info["addrs"]
+    alive = [p for p in info["pids"] if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not alive
