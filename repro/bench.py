@@ -34,6 +34,17 @@ class BenchRow:
     def stage_wall(self) -> dict[str, float]:
         return {s.name: s.metrics.wall_s for s in self.record.stages if s.metrics}
 
+    def train_stage(self):
+        from repro.registry import METHODS
+
+        name = METHODS.get(self.method).train_stage
+        return next(s for s in self.record.stages if s.name == name)
+
+    def step_time_s(self) -> float | None:
+        """Mean seconds per RL iteration from OpenRLHF's timing/step_total (RL methods only)."""
+        series = self.train_stage().train.get("train/timing/step_total")
+        return sum(series["values"]) / len(series["values"]) if series else None
+
 
 def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[str, ...],
           keep_root: Path | None = None) -> list[BenchRow]:
@@ -62,5 +73,28 @@ def render_markdown(rows: list[BenchRow], command: str) -> str:
         cells = [r.method, f"{r.total_wall_s:.1f}", *[f"{walls[s]:.1f}" if s in walls else "-" for s in stages],
                  f"{r.peak_rss_mib:.0f}", f"{r.peak_pss_mib:.0f}", f"{m.get('gold/reward_mean', float('nan')):.3f}",
                  f"{m.get('gold/win_rate_vs_sft', float('nan')):.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + render_train_stage(rows)
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    return f"{value / reference:.2f}" if value and reference else "-"
+
+
+def render_train_stage(rows: list[BenchRow]) -> str:
+    """The training stage alone (the paper's Table 3 quantities), with ratios to PPO when it ran
+    (else to the first method): peak memory of the stage's whole process tree, s per iteration."""
+    ref = next((r for r in rows if r.method == "ppo"), rows[0])
+    ref_stage = ref.train_stage().metrics
+    head = ["method", "train stage", "peak PSS MiB", "peak RSS MiB", "s/iteration", "stage s",
+            f"PSS / {ref.method}", f"RSS / {ref.method}", f"s/iteration / {ref.method}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        stage = r.train_stage()
+        m = stage.metrics
+        step = r.step_time_s()
+        cells = [r.method, stage.name, f"{m.peak_pss_mib or 0:.0f}", f"{m.peak_rss_mib:.0f}",
+                 f"{step:.2f}" if step else "-", f"{m.wall_s:.1f}", _ratio(m.peak_pss_mib, ref_stage.peak_pss_mib),
+                 _ratio(m.peak_rss_mib, ref_stage.peak_rss_mib), _ratio(step, ref.step_time_s())]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

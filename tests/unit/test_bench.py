@@ -19,3 +19,20 @@ def test_markdown_table_hand_case():
     assert lines[2] == "| method | total s | world s | sft s | dpo s | peak RSS MiB | peak PSS MiB | gold reward | win vs SFT |"
     assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | - | 200 | 100 | 0.500 | 0.500 |"
     assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 150 | 0.750 | 0.500 |"
+
+
+def rl_row(method: str, pss: float, steps: list[float]) -> BenchRow:
+    r = row(method, {"world": 1.0, "policy": 10.0}, 0.5)
+    policy = r.record.stages[1]
+    policy.metrics.peak_pss_mib, policy.metrics.peak_rss_mib = pss, 2 * pss
+    policy.train = {"train/timing/step_total": {"values": steps}}
+    return r
+
+
+def test_train_stage_ratios_to_ppo_hand_case():
+    text = render_markdown([rl_row("dvpo", 600.0, [1.0, 2.0]), rl_row("ppo", 1000.0, [2.0, 4.0])], "repro bench")
+    lines = text.splitlines()
+    start = lines.index("| method | train stage | peak PSS MiB | peak RSS MiB | s/iteration | stage s "
+                        "| PSS / ppo | RSS / ppo | s/iteration / ppo |")
+    assert lines[start + 2] == "| dvpo | policy | 600 | 1200 | 1.50 | 10.0 | 0.60 | 0.60 | 0.50 |"
+    assert lines[start + 3] == "| ppo | policy | 1000 | 2000 | 3.00 | 10.0 | 1.00 | 1.00 | 1.00 |"
