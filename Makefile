@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make demo` (install + DPO on the embedded IMDB world)
+# Two commands on a fresh machine:  `make demo` (install + DVPO on the embedded IMDB world)
 # and `make test` (install + the whole test suite). Everything installs into .venv.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/ope
 	touch $@
 
 demo: install
-	$(VENV)/bin/repro run --method dpo
+	$(VENV)/bin/repro run --method dvpo
 	$(VENV)/bin/repro status
 
 test: install
