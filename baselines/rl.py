@@ -13,23 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from baselines.openrlhf_cli import REQUIRES, attention, ray_prefix, render_flags
 from repro.launch.env import stage_env
 from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
-from repro.spec import Resources, RunSpec
+from repro.spec import Resources, RunSpec, Strict
 from repro.stages import Stage, TokenCount
 
 RL_REQUIRES = REQUIRES + ["ray"]
 
 
-class RLMethodConfig(BaseModel):
+class RLMethodConfig(Strict):
     """What an RL method adds to the shared `rl` section (methods.<name>)."""
 
-    model_config = {"extra": "forbid", "frozen": True}
     n_samples_per_prompt: int = Field(1, gt=0, description="samples per prompt; rl.rollout_samples stays fixed")
 
 

@@ -25,11 +25,15 @@ def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torc
     return out * mask
 
 
+def last_index(mask: torch.Tensor) -> torch.Tensor:
+    """Index of each row's last masked-in position."""
+    return (mask.cumsum(-1) * mask).argmax(-1)
+
+
 def last_token_rewards(final: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Put each sequence's scalar return on its last response token (zeros elsewhere)."""
     rewards = torch.zeros_like(mask, dtype=final.dtype)
-    last = (mask.cumsum(-1) * mask).argmax(-1)
-    rewards[torch.arange(mask.size(0)), last] = final
+    rewards[torch.arange(mask.size(0)), last_index(mask)] = final
     return rewards * mask
 
 

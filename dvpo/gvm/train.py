@@ -17,14 +17,15 @@ variance, into report.json, and saves the model like OpenRLHF saves a critic.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from dvpo.advantage import explained_variance, masked_mean, monte_carlo_targets, td_lambda_targets, value_loss
+from dvpo.advantage import (explained_variance, last_index, masked_mean, monte_carlo_targets, td_lambda_targets,
+                            value_loss)
+from repro.generation import read_jsonl
 
 
 def gvm_parser() -> argparse.ArgumentParser:
@@ -48,11 +49,6 @@ class Sample:
     ids: list[int]
     prompt_len: int
     ret: float
-
-
-def read_jsonl(path: str) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int) -> Sample:
@@ -90,12 +86,10 @@ def preference_returns(pairs: list[dict]) -> list[tuple[float, float]]:
 
 
 def reward_model_returns(path: str, pairs: list[dict]) -> list[tuple[float, float]]:
-    from repro.evals.pair_accuracy import last_token_scores, load_scalar_model
+    from repro.evals.pair_accuracy import load_scalar_model, score_pairs
 
     model, tokenizer = load_scalar_model(path, "reward")
-    lens = [0] * len(pairs)
-    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], "reward", lens)
-    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], "reward", lens)
+    chosen, rejected = score_pairs(model, tokenizer, pairs, "reward")
     return list(zip(chosen.tolist(), rejected.tolist()))
 
 
@@ -106,8 +100,7 @@ def targets_for(values, batch, cfg) -> torch.Tensor:
 
 
 def last_values(values: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-    last = (action.cumsum(-1) * action).argmax(-1)
-    return values.gather(1, last.unsqueeze(1)).squeeze(1)
+    return values.gather(1, last_index(action).unsqueeze(1)).squeeze(1)
 
 
 @torch.no_grad()
@@ -115,7 +108,7 @@ def evaluate(model, samples: list[Sample], pad_id: int, batch_size: int, gamma: 
     """Chosen/rejected samples alternate: value accuracy at the last token, explained variance
     of the values against the Monte-Carlo returns, and the mean value loss against them."""
     model.eval()
-    lasts, ev_num, losses = [], [], []
+    lasts, losses = [], []
     all_values, all_targets, all_masks = [], [], []
     for start in range(0, len(samples), batch_size):
         batch = collate(samples[start:start + batch_size], pad_id)
@@ -160,8 +153,8 @@ def train(args, cfg) -> dict:
     tokenizer = get_tokenizer(args.model.model_name_or_path, model, "right", strategy)
     pad_id = tokenizer.pad_token_id
 
-    train_pairs = read_jsonl(args.data.dataset)[: args.data.max_samples]
-    test_pairs = read_jsonl(cfg.test_pairs)
+    train_pairs = read_jsonl(Path(args.data.dataset))[: args.data.max_samples]
+    test_pairs = read_jsonl(Path(cfg.test_pairs))
     if cfg.returns == "reward_model":
         if not cfg.reward_model:
             raise SystemExit("--gvm.returns reward_model needs --gvm.reward_model PATH")

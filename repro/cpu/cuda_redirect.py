@@ -1,7 +1,8 @@
 """Point the CUDA calls OpenRLHF 0.11.2 makes unconditionally at the CPU.
 
-SFT/DPO/RM call torch.cuda.current_device/set_device/synchronize/empty_cache and build their
-DeepSpeed mesh with init_device_mesh("cuda", ...) even when no GPU exists. Install before
+SFT/DPO/RM/PPO call torch.cuda.current_device/set_device/synchronize/empty_cache/current_stream
+and build their DeepSpeed mesh with init_device_mesh("cuda", ...) even when no GPU exists;
+patch_replay_buffer covers PPO's one "cuda:{index}" device string. Install before
 openrlhf is imported (utils/deepspeed/deepspeed.py binds init_device_mesh by name at import).
 """
 

@@ -49,15 +49,8 @@ def random_uuid() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass
 class AsyncEngineArgs:
     """vllm.AsyncEngineArgs: keeps whatever OpenRLHF passes; the HF engine reads what it needs."""
-
-    model: str
-    seed: int = 0
-    dtype: str = "bfloat16"
-    max_model_len: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __init__(self, model: str, seed: int = 0, dtype: str = "bfloat16", max_model_len: int | None = None,
                  **extra: Any) -> None:

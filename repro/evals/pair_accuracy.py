@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 
 
-def last_token_scores(model, tokenizer, texts: list[str], kind: str, prompt_lens: list[int],
-                      batch_size: int = 32) -> torch.Tensor:
+def last_token_scores(model, tokenizer, texts: list[str], kind: str, batch_size: int = 32) -> torch.Tensor:
     """Score of each text at its final token (right padding). `kind` is OpenRLHF's model type."""
     scores = []
     tokenizer.padding_side = "right"
@@ -36,11 +35,15 @@ def last_token_scores(model, tokenizer, texts: list[str], kind: str, prompt_lens
     return torch.cat(scores)
 
 
+def score_pairs(model, tokenizer, pairs: list[dict], kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Last-token scores of prompt + chosen and of prompt + rejected, one row per pair."""
+    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], kind)
+    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], kind)
+    return chosen, rejected
+
+
 def pair_accuracy(model, tokenizer, pairs: list[dict], kind: str) -> dict:
-    prompts = [p["prompt"] for p in pairs]
-    lens = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], kind, lens)
-    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], kind, lens)
+    chosen, rejected = score_pairs(model, tokenizer, pairs, kind)
     margin = chosen - rejected
     return {
         "accuracy": float((margin > 0).float().mean()),
