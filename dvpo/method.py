@@ -10,6 +10,7 @@ from pydantic import Field
 
 from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
 from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rm import RewardModel, reward_model_stages
 from dvpo.openrlhf_hooks import DIGEST_ENV, MODE_ENV
 from repro.launch.env import stage_env
 from repro.layout import Layout
@@ -26,9 +27,12 @@ class GVMConfig(TrainSpec):
     """Global value model pretraining (methods.dvpo.gvm); optimiser fields as for the reward model."""
 
     targets: Literal["td_lambda", "monte_carlo"] = Field("td_lambda", description="per-token regression targets")
-    returns: Literal["preference"] = Field(
-        "preference", description="sentence returns: +1 chosen / -1 rejected (reward-model scores: --gvm.returns "
-                                  "reward_model in dvpo.gvm.train, not wired into recipes yet)")
+    returns: Literal["preference", "reward_model"] = Field(
+        "preference", description="sentence returns: +1 chosen / -1 rejected (official code), or the scores of the "
+                                  "shared reward model (adds its stages; DVPO's policy stage still loads no RM)")
+    head_init: Literal["zero", "normal"] = Field(
+        "zero", description="value head start: zero (official code) or OpenRLHF's normal init, which lets a "
+                            "small backbone learn from the first step")
     gamma: float = Field(1.0, gt=0, le=1, description="discount of the value targets")
     lambd: float = Field(0.95, ge=0, le=1, description="TD(lambda) mixing")
     inner_epochs: int = Field(2, gt=0, description="optimiser passes per batch with fixed targets")
@@ -44,11 +48,14 @@ class DVPOConfig(RLMethodConfig):
     lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda over the frozen values")
 
 
-def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, cfg: GVMConfig) -> Stage:
+def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, cfg: GVMConfig,
+              reward_model: RewardModel | None = None) -> Stage:
     workdir = layout.stage_dir("gvm")
     flags = {
         "gvm.targets": cfg.targets,
         "gvm.returns": cfg.returns,
+        "gvm.reward_model": reward_model.model if reward_model else None,
+        "gvm.head_init": cfg.head_init,
         "gvm.gamma": cfg.gamma,
         "gvm.lambd": cfg.lambd,
         "gvm.inner_epochs": cfg.inner_epochs,
@@ -61,8 +68,9 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
     }
     return Stage(
         name="gvm", argv=python_module_argv("dvpo.gvm.train", spec.resources, flags), env=stage_env(spec.resources),
-        resources=spec.resources, workdir=str(workdir), needs=["pairs"],
-        inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)], requires=REQUIRES,
+        resources=spec.resources, workdir=str(workdir), needs=["pairs"] + (["rm"] if reward_model else []),
+        inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)]
+        + ([str(reward_model.model)] if reward_model else []), requires=REQUIRES,
         tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs * cfg.inner_epochs),
         tensorboard_dir=str(workdir / "tb"), report=str(workdir / "report.json"),
     )
@@ -77,7 +85,9 @@ class DVPO(Method):
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: DVPOConfig = self.config_from(spec)
         pipe = Pipeline.start(spec, layout)
-        gvm = gvm_stage(spec, layout, pipe, pipe.add_pairs(), cfg.gvm)
+        pairs = pipe.add_pairs()
+        rm = reward_model_stages(spec, layout, pipe, pairs) if cfg.gvm.returns == "reward_model" else None
+        gvm = gvm_stage(spec, layout, pipe, pairs, cfg.gvm, rm)
         gvm_model = Path(gvm.workdir) / "model"
         policy_dir = layout.stage_dir("policy")
         plan = RLPlan(
@@ -92,4 +102,4 @@ class DVPO(Method):
                        DIGEST_ENV: str(policy_dir / "gvm_digest.json")},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
-        return pipe.stages + [gvm, policy] + pipe.evaluate(policy=policy_dir / "model", needs=["policy"])
+        return pipe.stages + (rm.stages if rm else []) + [gvm, policy] + pipe.evaluate(policy=policy_dir / "model", needs=["policy"])

@@ -62,7 +62,13 @@ class GenerationSpec(Strict):
 class PairsSpec(Strict):
     """Preference pairs sampled from the SFT policy and labelled by the gold reward."""
 
-    samples_per_prompt: int = Field(2, ge=2, description="responses drawn per train prompt (pairs = first two)")
+    samples_per_prompt: int = Field(2, ge=2, description="responses drawn per train prompt")
+    pairing: Literal["first_two", "best_worst"] = Field(
+        "first_two",
+        description="which two of a prompt's samples form its pair: the first two drawn, or the gold-best and "
+        "gold-worst (a wider gold gap, like UltraFeedback's binarisation); the label is still drawn from "
+        "Bradley-Terry",
+    )
     label_temperature: float = Field(
         0.1, ge=0, description="Bradley-Terry temperature T: P(a > b) = sigmoid((g_a - g_b) / T); 0 = noiseless"
     )

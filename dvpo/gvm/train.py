@@ -39,6 +39,8 @@ def gvm_parser() -> argparse.ArgumentParser:
     ap.add_argument("--gvm.lambd", dest="lambd", type=float, default=0.95)
     ap.add_argument("--gvm.inner_epochs", dest="inner_epochs", type=int, default=2,
                     help="optimiser passes over each batch with its targets fixed (official code: 2)")
+    ap.add_argument("--gvm.head_init", dest="head_init", choices=["zero", "normal"], default="zero",
+                    help="value head start: zero (official code) or OpenRLHF's normal(0, 1/(hidden+1)) init")
     ap.add_argument("--gvm.test_pairs", dest="test_pairs", required=True, help="held-out pairs (jsonl)")
     ap.add_argument("--gvm.report", dest="report", required=True, help="report.json to write")
     return ap
@@ -149,7 +151,10 @@ def train(args, cfg) -> dict:
         init_value_head=True, value_head_prefix=args.ds.value_head_prefix,
     )
     # The official GVM starts from a zero head: every value 0, so the first targets are pure returns.
-    getattr(model, args.ds.value_head_prefix).weight.data.zero_()
+    # A zero head also passes no gradient to the backbone, which a small backbone cannot afford
+    # (its features barely separate chosen from rejected), hence the `normal` option.
+    if cfg.head_init == "zero":
+        getattr(model, args.ds.value_head_prefix).weight.data.zero_()
     tokenizer = get_tokenizer(args.model.model_name_or_path, model, "right", strategy)
     pad_id = tokenizer.pad_token_id
 

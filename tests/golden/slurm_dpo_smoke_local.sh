@@ -1,17 +1,17 @@
-# run imdb-smoke-dpo-s0-8f1f436ac7 on Slurm (profile partition debug); job ids are assigned at submission: <stage> stands for that stage's job id
+# run imdb-smoke-dpo-s0-f9b325a346 on Slurm (profile partition debug); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
 
 # Parameters
 #SBATCH --cpus-per-task=2
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
 #SBATCH --job-name=world
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -22,8 +22,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j
-# the job runs stage 'world' in <results>/shared/world-aab4aec87a97:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+# the job runs stage 'world' in <results>/shared/world-c0ce6a2f7da5:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -35,7 +35,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.worlds.imdb.build --world '{"kind":"imdb","vocab_size":512,"n_gold":2000,"n_sft":512,"n_train_prompts":384,"n_test_prompts":32,"prompt_words":8,"response_words":40}' --model '{"arch":"llama","hidden_size":128,"num_layers":4,"num_heads":4,"intermediate_size":352,"max_position_embeddings":256,"tie_word_embeddings":true}' --seed 0 --out <results>/shared/world-aab4aec87a97
+#   python -m repro.worlds.imdb.build --world '{"kind":"imdb","vocab_size":512,"n_gold":2000,"n_sft":512,"n_train_prompts":384,"n_test_prompts":32,"prompt_words":8,"response_words":24}' --model '{"arch":"llama","hidden_size":128,"num_layers":4,"num_heads":4,"intermediate_size":352,"max_position_embeddings":256,"tie_word_embeddings":true}' --seed 0 --out <results>/shared/world-c0ce6a2f7da5
 
 # ===== job sft =====
 #!/bin/bash
@@ -43,14 +43,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
 #SBATCH --job-name=sft
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -61,8 +61,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j
-# the job runs stage 'sft' in <results>/shared/sft-5663834e08f7:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+# the job runs stage 'sft' in <results>/shared/sft-5be87dd3ce9e:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -74,7 +74,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.cpu.run openrlhf.cli.train_sft --model.model_name_or_path <results>/shared/world-aab4aec87a97/base_model --data.dataset <results>/shared/world-aab4aec87a97/data/sft_train.jsonl --data.input_key prompt --data.output_key response --data.input_template '' --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.001 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/shared/sft-5663834e08f7/model --logger.tensorboard_dir <results>/shared/sft-5663834e08f7/tb --logger.wandb.run_name sft
+#   python -m repro.cpu.run openrlhf.cli.train_sft --model.model_name_or_path <results>/shared/world-c0ce6a2f7da5/base_model --data.dataset <results>/shared/world-c0ce6a2f7da5/data/sft_train.jsonl --data.input_key prompt --data.output_key response --data.input_template '' --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.001 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/shared/sft-5be87dd3ce9e/model --logger.tensorboard_dir <results>/shared/sft-5be87dd3ce9e/tb --logger.wandb.run_name sft
 
 # ===== job pairs =====
 #!/bin/bash
@@ -82,14 +82,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<sft>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
 #SBATCH --job-name=pairs
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -100,8 +100,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j
-# the job runs stage 'pairs' in <results>/shared/pairs-0ea59a5544a7:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+# the job runs stage 'pairs' in <results>/shared/pairs-12d6455ff39d:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -113,7 +113,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.worlds.imdb.pairs --world <results>/shared/world-aab4aec87a97 --policy <results>/shared/sft-5663834e08f7/model --pairs '{"samples_per_prompt":2,"label_temperature":0.02,"test_fraction":0.25}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/shared/pairs-0ea59a5544a7
+#   python -m repro.worlds.imdb.pairs --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/shared/sft-5be87dd3ce9e/model --pairs '{"samples_per_prompt":8,"pairing":"best_worst","label_temperature":0.02,"test_fraction":0.25}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/shared/pairs-12d6455ff39d
 
 # ===== job dpo =====
 #!/bin/bash
@@ -121,14 +121,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
 #SBATCH --job-name=dpo
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -139,8 +139,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j
-# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/dpo:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -152,7 +152,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.cpu.run openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-5663834e08f7/model --ref.model_name_or_path <results>/shared/sft-5663834e08f7/model --data.dataset <results>/shared/pairs-0ea59a5544a7/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/dpo/tb --logger.wandb.run_name dpo
+#   python -m repro.cpu.run openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --ref.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --data.dataset <results>/shared/pairs-12d6455ff39d/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/tb --logger.wandb.run_name dpo
 
 # ===== job eval-gold =====
 #!/bin/bash
@@ -160,14 +160,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
 #SBATCH --job-name=eval-gold
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -178,8 +178,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j
-# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/eval-gold:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/eval-gold:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -191,4 +191,4 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.gold_score --world <results>/shared/world-aab4aec87a97 --policy <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/dpo/model --reference <results>/shared/sft-5663834e08f7/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-8f1f436ac7/stages/eval-gold
+#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/model --reference <results>/shared/sft-5be87dd3ce9e/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/eval-gold

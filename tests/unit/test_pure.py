@@ -8,7 +8,7 @@ from repro.errors import ReproError
 from repro.evals.gold_score import mean_and_stderr, win_rate
 from repro.spec import Resources
 from repro.stages import Stage, topological_order
-from repro.worlds.imdb.pairs import label_pairs, prefer_first
+from repro.worlds.imdb.pairs import label_pairs, prefer_first, select_pair
 
 
 def test_mean_and_stderr():
@@ -37,6 +37,13 @@ def test_bradley_terry_label_rate_matches_sigmoid():
 def test_label_pairs_orders_chosen_and_rejected():
     rows = label_pairs(["p"], [("good", "bad")], [(0.2, 0.8)], 0.0, seed=0)
     assert rows == [{"prompt": "p", "chosen": "bad", "rejected": "good", "gold_chosen": 0.8, "gold_rejected": 0.2}]
+
+
+def test_select_pair_first_two_and_best_worst():
+    golds = [0.4, 0.9, 0.1, 0.9]
+    assert select_pair(golds, "first_two") == (0, 1)
+    assert select_pair(golds, "best_worst") == (1, 2)  # tie at 0.9 keeps the earlier sample
+    assert select_pair([0.5, 0.5, 0.5], "best_worst") == (0, 1)  # all equal: still two distinct samples
 
 
 def _stage(name, needs=()):

@@ -1,4 +1,6 @@
-"""Preference pairs: two samples of the SFT policy per train prompt, labelled by the gold reward.
+"""Preference pairs: samples of the SFT policy per train prompt, two of them labelled by the gold reward.
+
+Which two (`pairing`): the first two drawn, or the gold-best and gold-worst of the prompt's samples.
 
 Labels follow Bradley-Terry with a temperature T: P(a preferred) = sigmoid((g_a - g_b) / T),
 so T is the label-noise knob (T = 0 gives noiseless labels).
@@ -27,6 +29,15 @@ def prefer_first(g_a: float, g_b: float, temperature: float, rng: random.Random)
         return g_a >= g_b
     z = max(-60.0, min(60.0, (g_a - g_b) / temperature))
     return rng.random() < 1.0 / (1.0 + math.exp(-z))
+
+
+def select_pair(golds: list[float], pairing: str) -> tuple[int, int]:
+    """Indices of the two samples that form a prompt's pair (ties keep the earlier sample)."""
+    if pairing == "first_two":
+        return 0, 1
+    best = max(range(len(golds)), key=lambda i: (golds[i], -i))
+    worst = min(range(len(golds)), key=lambda i: (golds[i], i))
+    return (best, worst) if best != worst else (0, 1)
 
 
 def label_pairs(prompts: list[str], responses: list[tuple[str, str]], golds: list[tuple[float, float]],
@@ -58,14 +69,19 @@ def main() -> None:
     prompts = [r["prompt"] for r in read_jsonl(world.prompts_train)]
     model, tokenizer = load_policy(args.policy)
     samples = sample(model, tokenizer, prompts, spec.samples_per_prompt, gen, args.seed)
-    by_prompt: dict[int, list] = {}
-    for s in samples:
-        by_prompt.setdefault(s.prompt_index, []).append(s)
-    firsts = [by_prompt[i][:2] for i in range(len(prompts))]
     gold = GoldReward.load(world.gold)
-    scores = gold.score([s.prompt + s.response for pair in firsts for s in pair]).tolist()
-    rows = label_pairs(prompts, [(a.response, b.response) for a, b in firsts],
-                       list(zip(scores[0::2], scores[1::2])), spec.label_temperature, args.seed)
+    scores = gold.score([s.prompt + s.response for s in samples]).tolist()
+    by_prompt: dict[int, list] = {}
+    for s, g in zip(samples, scores):
+        by_prompt.setdefault(s.prompt_index, []).append((s, g))
+    firsts, golds = [], []
+    for i in range(len(prompts)):
+        group = by_prompt[i]
+        a, b = select_pair([g for _, g in group], spec.pairing)
+        firsts.append((group[a][0], group[b][0]))
+        golds.append((group[a][1], group[b][1]))
+    rows = label_pairs(prompts, [(a.response, b.response) for a, b in firsts], golds, spec.label_temperature,
+                       args.seed)
 
     n_test = max(1, int(len(rows) * spec.test_fraction))
     train, test = rows[n_test:], rows[:n_test]
