@@ -41,9 +41,15 @@ class BenchRow:
         return next(s for s in self.record.stages if s.name == name)
 
     def step_time_s(self) -> float | None:
-        """Mean seconds per RL iteration from OpenRLHF's timing/step_total (RL methods only)."""
-        series = self.train_stage().train.get("train/timing/step_total")
-        return sum(series["values"]) / len(series["values"]) if series else None
+        """Mean seconds per RL iteration from OpenRLHF's timing/step_total (RL methods only),
+        without the first iteration when there are more: it includes the rollout engine's and
+        the optimizers' warm-up, which a few-step benchmark would otherwise be dominated by."""
+        return steady_mean(self.train_stage().train.get("train/timing/step_total", {}).get("values", []))
+
+
+def steady_mean(values: list[float]) -> float | None:
+    steady = values[1:] if len(values) > 1 else values
+    return sum(steady) / len(steady) if steady else None
 
 
 def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[str, ...],
@@ -86,7 +92,7 @@ def render_train_stage(rows: list[BenchRow]) -> str:
     (else to the first method): peak memory of the stage's whole process tree, s per iteration."""
     ref = next((r for r in rows if r.method == "ppo"), rows[0])
     ref_stage = ref.train_stage().metrics
-    head = ["method", "train stage", "peak PSS MiB", "peak RSS MiB", "s/iteration", "stage s",
+    head = ["method", "train stage", "peak PSS MiB", "peak RSS MiB", "s/iteration (after the 1st)", "stage s",
             f"PSS / {ref.method}", f"RSS / {ref.method}", f"s/iteration / {ref.method}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:

@@ -10,8 +10,8 @@ here). Every (prompt, chosen, rejected) pair gives two samples whose sentence re
 (`preference`, the official code) or the reward model's score (`reward_model`); per-token targets
 are TD(lambda) returns bootstrapped from the current values (`td_lambda`, the official default)
 or Monte-Carlo returns-to-go (`monte_carlo`); the loss is 0.5 * masked MSE. At the end it reports
-value accuracy on held-out pairs (V(chosen) > V(rejected) at the last token) and explained
-variance, into report.json, and saves the model like OpenRLHF saves a critic.
+value accuracy on held-out pairs (V(chosen) > V(rejected) at the last token), explained
+variance and the held-out loss before and after training, into report.json, and saves the model like OpenRLHF saves a critic.
 """
 
 from __future__ import annotations
@@ -184,6 +184,8 @@ def train(args, cfg) -> dict:
 
         writer = SummaryWriter(args.logger.tensorboard_dir)
     device = torch.cuda.current_device()
+    # Held-out loss before any update: the baseline "GVM loss falls" is measured against.
+    initial_loss = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)["mc_value_loss"]
     step = 0
     for epoch in range(args.train.max_epochs):
         if hasattr(loader.sampler, "set_epoch"):
@@ -205,6 +207,7 @@ def train(args, cfg) -> dict:
         strategy.print(f"epoch {epoch + 1}: loss {float(loss):.4f}")
 
     report = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)
+    report["mc_value_loss_initial"] = initial_loss
     strategy.print(f"held-out: {report}")
     if writer:
         for key, value in report.items():

@@ -66,7 +66,7 @@ def test_ppo_record_complete_and_timed(ppo):
 
 def test_reward_model_beats_chance(ppo):
     assert ppo["metrics"]["rm/pair_n_pairs"] >= 50
-    assert ppo["metrics"]["rm/pair_accuracy"] > 0.5
+    assert ppo["metrics"]["rm/pair_accuracy"] > 0.55
 
 
 def test_ppo_changed_actor_and_critic(ppo, root):
@@ -98,14 +98,15 @@ def test_dvpo_gvm_learns_and_stays_frozen(dvpo):
     assert [s["name"] for s in dvpo["stages"]] == ["world", "sft", "pairs", "gvm", "policy", "eval-gold"]
     loss = stage(dvpo, "gvm")["train"]["train/gvm_loss"]
     assert loss["all_finite"] and loss["n"] >= 10
-    # The head starts at zero and trains (the backbone too).
+    # The head (normal init in the IMDB recipes) and the backbone both train.
     gvm = load_weights(Path(stage(dvpo, "gvm")["workdir"]) / "model")
     assert float(gvm["score.weight"].float().abs().sum()) > 0
     assert changed(gvm, load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model"), "model.", "model.") > 0
-    # At smoke scale the GVM does not yet beat chance on held-out pairs (0.45 on 96 pairs; 0.58 on
-    # the default recipe): the metrics must exist and be in range; see the issue note.
-    assert 0 <= dvpo["metrics"]["gvm/pair_accuracy"] <= 1 and dvpo["metrics"]["gvm/n_pairs"] == 96
-    assert dvpo["metrics"]["gvm/mc_value_loss"] <= 0.5 + 1e-3
+    # Held-out: value accuracy beats chance and the Monte-Carlo value loss fell below both its
+    # value before training and 0.5, the loss of predicting 0 for returns of +-1.
+    m = dvpo["metrics"]
+    assert m["gvm/n_pairs"] == 96 and m["gvm/pair_accuracy"] > 0.55
+    assert m["gvm/mc_value_loss"] < min(0.5, m["gvm/mc_value_loss_initial"])
     digest = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
     assert digest["start"] == digest["end"]
 

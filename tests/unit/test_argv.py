@@ -1,5 +1,7 @@
 """Golden tests of the rendered pipelines: argv and env of every stage."""
 
+from pathlib import Path
+
 import pytest
 
 from baselines.openrlhf_cli import launch_prefix, render_flags
@@ -73,3 +75,16 @@ def test_cpu_ray_stage_gets_one_logical_gpu_per_model_group(results_root):
         groups[method] = int(argv[argv.index("--ray") + 1])
     # actor + rollout + ref (+ critic) (+ reward model)
     assert groups == {"ppo": 5, "dvpo": 4, "grpo": 4}
+
+
+def test_dvpo_gvm_on_reward_model_returns_adds_the_shared_rm_but_not_to_the_policy(results_root):
+    plain = {s.name: s for s in plan_run("dvpo", "imdb/smoke", results_root=results_root).stages}
+    stages = {s.name: s for s in plan_run("dvpo", "imdb/smoke", overrides=("methods.dvpo.gvm.returns=reward_model",),
+                                          results_root=results_root).stages}
+    ppo = {s.name: s for s in plan_run("ppo", "imdb/smoke", results_root=results_root).stages}
+    assert "rm" not in plain and stages["rm"].workdir == ppo["rm"].workdir  # the PPO baseline's own RM
+    gvm = stages["gvm"].argv
+    assert stages["gvm"].needs == ["pairs", "rm"]
+    assert gvm[gvm.index("--gvm.returns") + 1] == "reward_model"
+    assert gvm[gvm.index("--gvm.reward_model") + 1] == str(Path(ppo["rm"].workdir) / "model")
+    assert "--reward.model_name_or_path" not in stages["policy"].argv

@@ -1,4 +1,4 @@
-from repro.bench import BenchRow, render_markdown
+from repro.bench import BenchRow, render_markdown, steady_mean
 from repro.store import RunRecord, StageMetrics, StageRecord, now
 
 
@@ -30,9 +30,17 @@ def rl_row(method: str, pss: float, steps: list[float]) -> BenchRow:
 
 
 def test_train_stage_ratios_to_ppo_hand_case():
-    text = render_markdown([rl_row("dvpo", 600.0, [1.0, 2.0]), rl_row("ppo", 1000.0, [2.0, 4.0])], "repro bench")
+    # s/iteration leaves out the first (warm-up) iteration: dvpo (2+1)/2 = 1.5, ppo (4+2)/2 = 3.
+    text = render_markdown([rl_row("dvpo", 600.0, [9.0, 2.0, 1.0]), rl_row("ppo", 1000.0, [9.0, 4.0, 2.0])],
+                           "repro bench")
     lines = text.splitlines()
-    start = lines.index("| method | train stage | peak PSS MiB | peak RSS MiB | s/iteration | stage s "
+    start = lines.index("| method | train stage | peak PSS MiB | peak RSS MiB | s/iteration (after the 1st) | stage s "
                         "| PSS / ppo | RSS / ppo | s/iteration / ppo |")
     assert lines[start + 2] == "| dvpo | policy | 600 | 1200 | 1.50 | 10.0 | 0.60 | 0.60 | 0.50 |"
     assert lines[start + 3] == "| ppo | policy | 1000 | 2000 | 3.00 | 10.0 | 1.00 | 1.00 | 1.00 |"
+
+
+def test_steady_mean_drops_the_first_iteration_only_when_there_are_more():
+    assert steady_mean([10.0, 2.0, 4.0]) == 3.0
+    assert steady_mean([5.0]) == 5.0
+    assert steady_mean([]) is None
