@@ -132,4 +132,5 @@ def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, n
         tokens=TokenCount(stats_file=str(pipe.world_files.stats), key="prompts_train",
                           multiplier=spec.rl.episodes * plan.n_samples_per_prompt * spec.generation.max_new_tokens),
         tensorboard_dir=str(workdir / "tb"),
+        ray_cluster=True,
     )

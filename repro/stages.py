@@ -41,6 +41,8 @@ class Stage(BaseModel):
     report: str | None = Field(None, description="JSON the stage writes: {'metrics': {...}, 'tokens': n}")
     tensorboard_dir: str | None = Field(None, description="OpenRLHF tensorboard folder to summarise")
     fingerprints: dict[str, str] = Field({}, description="record name -> output path hashed into the record")
+    ray_cluster: bool = Field(False, description="a Ray driver: on more than one node the Slurm job first "
+                                                 "bootstraps Ray across the allocation (repro/launch/ray_cluster.py)")
 
     def command_line(self) -> str:
         return shlex.join(self.argv)

@@ -14,6 +14,7 @@ from submitit.slurm import slurm as submitit_slurm
 
 from repro.launch.profiles import ClusterProfile, executor_parameters
 from repro.launch.local import env_prefix
+from repro.launch.ray_cluster import render_bootstrap
 from repro.runs import Plan
 
 SUBMITIT_VERSION = "1.5.4"
@@ -38,4 +39,8 @@ def render_job_scripts(plan: Plan, profile: ClusterProfile) -> str:
         parts += ["", f"# ===== job {stage.name} =====", job_script(plan, i, profile, dependency).rstrip(),
                   f"# the job runs stage '{stage.name}' in {Path(stage.workdir)}:",
                   *(f"#   {line}" for line in (env_prefix(stage) + stage.command_line()).splitlines())]
+        if stage.ray_cluster and stage.resources.nodes > 1:
+            r = stage.resources
+            parts += ["# with Ray bootstrapped across the allocation (repro/launch/ray_cluster.py):",
+                      *(f"#   {line}" for line in render_bootstrap(r.nodes, r.gpus_per_node, r.cpus))]
     return "\n".join(parts) + "\n"

@@ -34,16 +34,14 @@ class StageJob(submitit.helpers.Checkpointable):
         self.stage_json, self.record_path, self.last = stage_json, record_path, last
 
     def __call__(self) -> str:
-        from rich.console import Console
-
-        from repro.launch.local import LocalLauncher
-
         import repro
 
         stage = Stage.model_validate_json(self.stage_json)
         job_env = submitit.JobEnvironment()
         # Which copy of the code runs: the snapshot taken at submission, not the live checkout.
         print(f"stage {stage.name}: repro code from {Path(repro.__file__).parent}", flush=True)
+        if stage.resources.nodes > 1 and stage.ray_cluster:
+            return self.run_on_ray_cluster(stage, job_env)
         if stage.resources.nodes > 1:
             env = {**stage.env, **distributed_env(job_env)}
             argv = [string.Template(a).safe_substitute(env) for a in stage.argv]
@@ -51,6 +49,32 @@ class StageJob(submitit.helpers.Checkpointable):
         if job_env.global_rank != 0:  # every node runs the command; only the first one records it
             subprocess.run(stage.argv, env={**os.environ, **stage.env}, check=True)
             return stage.name
+        return self.run_and_record(stage)
+
+    def run_on_ray_cluster(self, stage: Stage, job_env: submitit.JobEnvironment) -> str:
+        """Multi-node Ray driver: a head here on the first node, a worker on every other node;
+        the driver runs once every GPU has joined, and the head is stopped by its PID after."""
+        from repro.launch import ray_cluster
+
+        boot = ray_cluster.bootstrap_for(job_env.hostnames, stage.resources.gpus_per_node, stage.resources.cpus,
+                                         job_env.job_id)
+        log = str(Path(stage.workdir) / f"ray-node{job_env.node}.log")
+        Path(stage.workdir).mkdir(parents=True, exist_ok=True)
+        if job_env.global_rank != 0:
+            ray_cluster.start(boot.worker_argv(), log, ray_cluster.WORKER_ENV).wait()
+            return stage.name
+        head = ray_cluster.start(boot.head_argv(), log)
+        try:
+            ray_cluster.wait_for_gpus(boot, timeout_s=600)
+            return self.run_and_record(stage.model_copy(update={"env": {**stage.env, **boot.driver_env()}}))
+        finally:
+            ray_cluster.stop(head)
+
+    def run_and_record(self, stage: Stage) -> str:
+        from rich.console import Console
+
+        from repro.launch.local import LocalLauncher
+
         path = Path(self.record_path)
         record = load_record(path)
         record.status = "running"

@@ -59,3 +59,15 @@ def test_two_node_gpu_job_scripts_golden(results_root):
     assert "#SBATCH --nodes=2" in text and "#SBATCH --gres=gpu:8" in text and "torchrun --nnodes 2" in text
     assert "--master_addr '${MASTER_ADDR}'" in text and "module load cuda/12.4" in text
     check_golden("slurm_dpo_2node_a100.sh", normalise(text, results_root))
+
+
+def test_two_node_gpu_ppo_job_scripts_golden(results_root):
+    plan = plan_run("ppo", "imdb/smoke", overrides=GPU_2_NODES, results_root=results_root)
+    text = render_job_scripts(plan, load_profile("example-a100"))
+    policy = text[text.index("# ===== job policy ====="):text.index("# ===== job eval-gold")]
+    assert "#SBATCH --nodes=2" in policy and "--dependency='afterok:<rm>'" in policy
+    assert "ray start --head" in policy and "ray start --address '${HEAD_IP}:${RAY_PORT}'" in policy
+    assert "once 2 nodes and 16 GPUs have joined" in policy
+    assert "--actor.num_nodes 2" in policy and "--vllm.num_engines 16" in policy
+    assert "ray start" not in text[:text.index("# ===== job policy =====")]  # only the Ray stage bootstraps
+    check_golden("slurm_ppo_2node_a100.sh", normalise(text, results_root))
