@@ -16,7 +16,7 @@ from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
-from repro.spec import RunSpec, TrainSpec
+from repro.spec import RunSpec, TrainSpec, section_digest
 from repro.stages import Stage, TokenCount
 from repro.worlds import PairFiles
 
@@ -50,7 +50,11 @@ class DVPOConfig(RLMethodConfig):
 
 def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, cfg: GVMConfig,
               reward_model: RewardModel | None = None) -> Stage:
-    workdir = layout.stage_dir("gvm")
+    # Shared like the reward model: DVPO variants (advantage mode, rl settings) reuse one GVM.
+    key = [Path(pairs.root).name, cfg, spec.seed, spec.resources.device]
+    if reward_model:
+        key.append(reward_model.model.parent.name)
+    workdir = layout.shared_dir("gvm", section_digest(*key))
     flags = {
         "gvm.targets": cfg.targets,
         "gvm.returns": cfg.returns,
@@ -72,7 +76,7 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)]
         + ([str(reward_model.model)] if reward_model else []), requires=REQUIRES,
         tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs * cfg.inner_epochs),
-        tensorboard_dir=str(workdir / "tb"), report=str(workdir / "report.json"),
+        tensorboard_dir=str(workdir / "tb"), report=str(workdir / "report.json"), shared=True,
     )
 
 

@@ -1,5 +1,6 @@
 """Golden tests of the rendered pipelines: argv and env of every stage."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_rl_methods_share_rollout_and_actor_settings(results_root):
     for flag in shared:
         assert ppo[flag] == dvpo[flag] == grpo[flag], flag
     assert "--reward.model_name_or_path" not in dvpo and dvpo["--reward.remote_url"][0].endswith("zero_reward.py")
-    assert dvpo["--critic.model_name_or_path"][0].endswith("stages/gvm/model")
+    assert re.search(r"/shared/gvm-[0-9a-f]{12}/model$", dvpo["--critic.model_name_or_path"][0])
     assert ppo["--critic.model_name_or_path"] == ppo["--actor.model_name_or_path"]
     assert "--critic.model_name_or_path" not in grpo and grpo["--algo.advantage.estimator"] == ["group_norm"]
     # Same samples per step: GRPO draws 4 per prompt from a quarter of the prompts.
@@ -88,3 +89,13 @@ def test_dvpo_gvm_on_reward_model_returns_adds_the_shared_rm_but_not_to_the_poli
     assert gvm[gvm.index("--gvm.returns") + 1] == "reward_model"
     assert gvm[gvm.index("--gvm.reward_model") + 1] == str(Path(ppo["rm"].workdir) / "model")
     assert "--reward.model_name_or_path" not in stages["policy"].argv
+
+
+def test_gvm_is_shared_across_dvpo_variants_and_keyed_by_its_own_config(results_root):
+    def gvm_dir(*overrides):
+        return {s.name: s for s in plan_run("dvpo", "imdb/smoke", overrides=overrides,
+                                            results_root=results_root).stages}["gvm"].workdir
+
+    base = gvm_dir()
+    assert gvm_dir("rl.lr=3e-4", "methods.dvpo.advantage=q_as_advantage") == base
+    assert gvm_dir("methods.dvpo.gvm.lr=3e-4") != base
