@@ -1,4 +1,4 @@
-# run imdb-smoke-dpo-s0-7038133e1c on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
+# run imdb-smoke-dpo-s0-d071f340fc on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
@@ -7,7 +7,7 @@
 #SBATCH --account=my-project
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=world
@@ -15,7 +15,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -29,7 +29,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j
 # the job runs stage 'world' in <results>/shared/world-c0ce6a2f7da5:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -50,7 +50,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=sft
@@ -59,7 +59,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -73,7 +73,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j
 # the job runs stage 'sft' in <results>/shared/sft-8251d114c9f9:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -94,7 +94,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<sft>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=pairs
@@ -103,7 +103,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -117,7 +117,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j
 # the job runs stage 'pairs' in <results>/shared/pairs-651b994fb124:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -138,7 +138,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=dpo
@@ -147,7 +147,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -161,8 +161,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j
-# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/dpo:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j
+# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/dpo:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -172,7 +172,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   torchrun --nnodes 2 --nproc_per_node 8 --node_rank '${NODE_RANK}' --master_addr '${MASTER_ADDR}' --master_port '${MASTER_PORT}' -m openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-8251d114c9f9/model --ref.model_name_or_path <results>/shared/sft-8251d114c9f9/model --data.dataset <results>/shared/pairs-651b994fb124/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation flash_attention_2 --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/dpo/tb --logger.wandb.run_name dpo
+#   torchrun --nnodes 2 --nproc_per_node 8 --node_rank '${NODE_RANK}' --master_addr '${MASTER_ADDR}' --master_port '${MASTER_PORT}' -m openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-8251d114c9f9/model --ref.model_name_or_path <results>/shared/sft-8251d114c9f9/model --data.dataset <results>/shared/pairs-651b994fb124/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation flash_attention_2 --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/dpo/tb --logger.wandb.run_name dpo
 
 # ===== job eval-gold =====
 #!/bin/bash
@@ -182,7 +182,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-gold
@@ -191,7 +191,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -205,8 +205,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j
-# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/eval-gold:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j
+# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/eval-gold:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -216,4 +216,4 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-7038133e1c/slurm/%j/
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/dpo/model --reference <results>/shared/sft-8251d114c9f9/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-7038133e1c/stages/eval-gold
+#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/dpo/model --reference <results>/shared/sft-8251d114c9f9/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-d071f340fc/stages/eval-gold

@@ -1,17 +1,17 @@
-# run imdb-smoke-dpo-s0-f9b325a346 on Slurm (profile partition debug); job ids are assigned at submission: <stage> stands for that stage's job id
+# run imdb-smoke-dpo-s0-431e102df3 on Slurm (profile partition debug); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
 
 # Parameters
 #SBATCH --cpus-per-task=2
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.err
 #SBATCH --job-name=world
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -22,7 +22,7 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j
 # the job runs stage 'world' in <results>/shared/world-c0ce6a2f7da5:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
@@ -43,14 +43,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.err
 #SBATCH --job-name=sft
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -61,7 +61,7 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j
 # the job runs stage 'sft' in <results>/shared/sft-5be87dd3ce9e:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
@@ -82,14 +82,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<sft>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.err
 #SBATCH --job-name=pairs
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -100,7 +100,7 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j
 # the job runs stage 'pairs' in <results>/shared/pairs-12d6455ff39d:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
@@ -121,14 +121,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.err
 #SBATCH --job-name=dpo
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -139,8 +139,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
-# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j
+# the job runs stage 'dpo' in <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/dpo:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -152,7 +152,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.cpu.run openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --ref.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --data.dataset <results>/shared/pairs-12d6455ff39d/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/tb --logger.wandb.run_name dpo
+#   python -m repro.cpu.run openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --ref.model_name_or_path <results>/shared/sft-5be87dd3ce9e/model --data.dataset <results>/shared/pairs-12d6455ff39d/pairs_train.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 32 --train.micro_batch_size 16 --data.max_len 64 --ds.zero_stage 2 --ds.param_dtype bf16 --ds.attn_implementation eager --adam.lr 0.0005 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/dpo/model --logger.tensorboard_dir <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/dpo/tb --logger.wandb.run_name dpo
 
 # ===== job eval-gold =====
 #!/bin/bash
@@ -160,14 +160,14 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 # Parameters
 #SBATCH --cpus-per-task=2
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.err
 #SBATCH --job-name=eval-gold
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --mem=16GB
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_0_log.out
 #SBATCH --partition=debug
 #SBATCH --signal=USR2@60
 #SBATCH --time=60
@@ -178,8 +178,8 @@ export PYTHONUNBUFFERED=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j
-# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/eval-gold:
+srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-dpo-s0-431e102df3/slurm/%j
+# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/eval-gold:
 #   export DS_ACCELERATOR=cpu
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -191,4 +191,4 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-f9b325a346/slurm/%j/
 #   export TORCH_EXTENSIONS_DIR=<repo>/.cache/torch_extensions
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/dpo/model --reference <results>/shared/sft-5be87dd3ce9e/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-f9b325a346/stages/eval-gold
+#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/dpo/model --reference <results>/shared/sft-5be87dd3ce9e/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-dpo-s0-431e102df3/stages/eval-gold
