@@ -104,9 +104,39 @@ def run(
     results: ResultsOpt = None,
 ) -> None:
     """Run a method end to end: world, SFT, method stages, evaluation."""
-    from repro.runs import open_record, plan_run, render_dry_run
+    from repro.runs import plan_run
 
-    plan = plan_run(method, recipe, seed, tuple(overrides or ()), results)
+    execute(plan_run(method, recipe, seed, tuple(overrides or ()), results), launcher, dry_run, force, profile)
+
+
+@app.command("eval", context_settings={"allow_extra_args": False})
+@friendly_errors
+def eval_checkpoint(
+    model: Annotated[Path, typer.Option("--model", help="Hugging Face model folder trained elsewhere")],
+    overrides: Overrides = None,
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe whose world, SFT reference and eval "
+                                                               "section to use")] = "imdb",
+    name: Annotated[Optional[str], typer.Option(help="method name in the record and tables (default: "
+                                                     "checkpoint:<folder name>)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed (which SFT reference)")] = None,
+    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
+    profile: ProfileOpt = None,
+    results: ResultsOpt = None,
+) -> None:
+    """Evaluate a checkpoint trained elsewhere with the recipe's evaluators, against its SFT policy."""
+    from repro.runs import plan_run
+
+    path = model.expanduser().resolve()
+    plan = plan_run("checkpoint", recipe, seed, (*(overrides or ()), f"methods.checkpoint.path={path}"), results)
+    plan.label = name or f"checkpoint:{path.name}"
+    execute(plan, launcher, dry_run, False, profile)
+
+
+def execute(plan, launcher: "LauncherName", dry_run: bool, force: bool, profile: str | None) -> None:
+    """Run a plan here, submit it to Slurm, or print it."""
+    from repro.runs import open_record, render_dry_run
+
     if launcher is LauncherName.slurm:
         submit_plans([plan], profile, dry_run)
         return

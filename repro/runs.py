@@ -21,6 +21,7 @@ class Plan:
     spec: RunSpec
     layout: Layout
     stages: list[Stage]
+    label: str | None = None  # the record's method name when it is not `method` (repro eval --name)
 
 
 def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple[str, ...] = (),
@@ -59,7 +60,7 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
         record = load_record(plan.layout.record_path)
         record.env, record.launcher, record.train_stage = env, launcher, train_stage
         return record
-    return RunRecord(run_id=plan.layout.run_id, method=plan.method, recipe=plan.recipe, setting=plan.spec.setting,
+    return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe, setting=plan.spec.setting,
                      seed=plan.spec.seed, launcher=launcher, created_at=now(), updated_at=now(),
                      spec=json.loads(plan.spec.model_dump_json()), env=env, train_stage=train_stage)
 

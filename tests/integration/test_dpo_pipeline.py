@@ -113,3 +113,19 @@ def test_tables_from_real_records(dpo_run, tmp_path):
     assert (out / "paper-table3.csv").exists()
     for png in ("imdb-smoke-cpu-reward-vs-kl.png", "imdb-smoke-cpu-efficiency.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_only_run_of_a_checkpoint_reproduces_the_methods_own_scores(dpo_run, tmp_path):
+    root, rec = dpo_run
+    policy = Path({s["name"]: s for s in rec["stages"]}["dpo"]["workdir"]) / "model"
+    out = repro("eval", "--model", str(policy), "--recipe", "imdb/smoke", "--name", "dpo-elsewhere", root=root)
+    assert "world: unchanged" in out.stderr and "sft: unchanged" in out.stderr  # only evaluation runs
+    (path,) = (root / "runs").glob("imdb-smoke-checkpoint-*/record.json")
+    ev = json.loads(path.read_text())
+    assert ev["method"] == "dpo-elsewhere" and ev["status"] == "completed"
+    assert [s["name"] for s in ev["stages"]] == ["world", "sft", "eval-gold"]
+    # Same prompts, same sampling seed, same weights: the same numbers as the DPO run's own eval.
+    for key in ("gold/reward_mean", "gold/win_rate_vs_sft", "gold/kl_to_sft"):
+        assert ev["metrics"][key] == pytest.approx(rec["metrics"][key], abs=1e-6), key
+    bad = repro("eval", "--model", str(tmp_path), "--recipe", "imdb/smoke", root=root, check=False)
+    assert bad.returncode != 0 and "no config.json" in bad.stderr
