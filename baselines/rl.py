@@ -21,7 +21,7 @@ from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import Resources, RunSpec, Strict
-from repro.stages import Stage, TokenCount
+from repro.stages import Stage
 
 RL_REQUIRES = REQUIRES + ["ray"]
 
@@ -129,8 +129,7 @@ def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, n
         needs=needs,
         inputs=[str(pipe.sft_model), str(pipe.world_files.prompts_train), *plan.inputs],
         requires=RL_REQUIRES,
-        tokens=TokenCount(stats_file=str(pipe.world_files.stats), key="prompts_train",
-                          multiplier=spec.rl.episodes * plan.n_samples_per_prompt * spec.generation.max_new_tokens),
+        # tokens: counted from OpenRLHF's per-step rollout lengths (repro.metrics.summary.rollout_tokens)
         tensorboard_dir=str(workdir / "tb"),
         ray_cluster=True,
     )

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from repro.errors import MissingDependencyError, StageFailed
 from repro.metrics.sampler import ResourceSampler
-from repro.metrics.summary import read_report, summarize_tensorboard, token_count
+from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
 from repro.stages import Stage, topological_order
 from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, now, save_record
 
@@ -210,10 +210,10 @@ class LocalLauncher:
         rec.status = status
         rec.exit_code = code
         rec.ended_at = now()
-        tokens = token_count(stage) if status == "completed" else None
-        rec.metrics = sampler.metrics(tokens)
         if status == "completed" and stage.tensorboard_dir:
             rec.train = summarize_tensorboard(Path(stage.tensorboard_dir))
+        tokens = (token_count(stage) or rollout_tokens(rec.train)) if status == "completed" else None
+        rec.metrics = sampler.metrics(tokens)
         if status != "completed":
             rec.log_tail = log_tail(Path(stage.workdir) / "log.txt")
 

@@ -24,6 +24,16 @@ def token_count(stage: Stage) -> float | None:
     return None
 
 
+def rollout_tokens(train: dict) -> float | None:
+    """Tokens an RL stage processed: prompt + response tokens of every rollout sample, from
+    OpenRLHF's per-step train/total_length (mean per sample) and train/rollout/num_samples."""
+    lengths, samples = train.get("train/total_length"), train.get("train/rollout/num_samples")
+    if not lengths or not samples or not lengths["values"] or not samples["values"]:
+        return None
+    mean = lambda s: sum(s["values"]) / len(s["values"])  # noqa: E731 (series may be downsampled)
+    return mean(lengths) * mean(samples) * lengths["n"]
+
+
 def summarize_tensorboard(tb_dir: Path) -> dict:
     """First/last/min of each scalar series OpenRLHF logged (e.g. train/loss_mean)."""
     if not tb_dir.is_dir():

@@ -57,3 +57,12 @@ def test_topological_order_and_errors():
         topological_order([_stage("a", ["b"]), _stage("b", ["a"])])
     with pytest.raises(ReproError, match="not in the pipeline"):
         topological_order([_stage("a", ["zzz"])])
+
+
+def test_rollout_tokens_from_openrlhf_series():
+    from repro.metrics.summary import rollout_tokens
+
+    train = {"train/total_length": {"n": 3, "values": [60.0, 50.0, 40.0]},
+             "train/rollout/num_samples": {"n": 3, "values": [64.0, 64.0, 64.0]}}
+    assert rollout_tokens(train) == 50.0 * 64 * 3  # mean tokens per sample x samples per step x steps
+    assert rollout_tokens({"train/loss_mean": {"n": 3, "values": [1.0]}}) is None
