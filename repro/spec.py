@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 
 class Strict(BaseModel):
@@ -114,12 +114,86 @@ class RLSpec(TrainSpec):
     eps_clip: float = Field(0.2, gt=0, description="PPO clip range of the policy ratio")
 
 
+class MtBenchSpec(Strict):
+    """MT-Bench with FastChat's own llm_judge scripts, run by the interpreter of FastChat's environment
+    (fschat[llm_judge] pins openai<1, so it cannot share the harness's environment)."""
+
+    python: str = Field(description="interpreter of the environment with fschat[llm_judge] installed, "
+                                    "e.g. /opt/fastchat-venv/bin/python")
+    data_dir: str = Field(description="a FastChat checkout's fastchat/llm_judge/data folder: judge_prompts.jsonl, "
+                                      "mt_bench/question.jsonl and mt_bench/reference_answer/<judge_model>.jsonl")
+    model_id: str = Field("repro-policy", description="name of the policy's answers; FastChat also picks its "
+                                                      "conversation template from this name")
+    judge_model: str = Field("gpt-4", description="judge, an OpenAI model name FastChat knows; "
+                                                  "part of every metric key")
+    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge; None = "
+                                                         "api.openai.com, which needs OPENAI_API_KEY")
+    parallel: int = Field(4, gt=0, description="concurrent judge calls (gen_judgment --parallel)")
+    max_new_token: int = Field(1024, gt=0, description="tokens generated per turn (gen_model_answer --max-new-token)")
+    dtype: Literal["float32", "float16", "bfloat16"] | None = Field(
+        None, description="policy dtype for answer generation; None = FastChat's default (fp16 on GPU)")
+
+
+class ArenaHardSpec(Strict):
+    """Arena-Hard-Auto with its own gen_answer.py / gen_judgment.py (a checkout, not a PyPI package), run by the
+    interpreter of its environment; the policy is served to gen_answer.py by vLLM's OpenAI-compatible server."""
+
+    python: str = Field(description="interpreter of the environment with arena-hard-auto's requirements.txt, "
+                                    "e.g. /opt/arena-hard-venv/bin/python")
+    repo_dir: str = Field(description="arena-hard-auto checkout holding gen_answer.py, gen_judgment.py, utils/ "
+                                      "and config/<bench_name>.yaml")
+    data_dir: str | None = Field(None, description="folder holding <bench_name>/question.jsonl and "
+                                                   "<bench_name>/model_answer/<baseline_model>.jsonl; "
+                                                   "None = <repo_dir>/data")
+    bench_name: str = Field("arena-hard-v0.1",
+                            description="question set: a folder of data_dir and a config of repo_dir")
+    model_id: str = Field("repro-policy", description="name the policy is served and judged under")
+    judge_model: str = Field("gpt-4-1106-preview", description="judge, an OpenAI model name; part of every metric key")
+    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge; None = "
+                                                         "api.openai.com, which needs OPENAI_API_KEY")
+    baseline_model: str = Field("gpt-4-0314", description="baseline whose answers the policy is judged against; "
+                                                          "arena-hard-auto fixes it per question category "
+                                                          "(gpt-4-0314 for arena-hard-v0.1) and the runner checks it")
+    parallel: int = Field(8, gt=0, description="concurrent answer requests and judge calls")
+    max_tokens: int = Field(4096, gt=0, description="longest policy answer, in tokens")
+    serve_python: str | None = Field(None, description="interpreter with vllm installed; None = python")
+    serve_port: int = Field(8000, gt=0, lt=65536, description="port of the policy's vLLM server on 127.0.0.1")
+    serve_timeout_s: int = Field(900, gt=0, description="how long to wait for the vLLM server to answer")
+    chat_template: str | None = Field(None, description="Jinja chat template for vLLM (--chat-template) when the "
+                                                        "policy's tokenizer has none")
+
+
+# Evaluators that need their own recipe section, and that section's key under eval.
+JUDGE_BENCHMARK_SECTIONS = ("mt_bench", "arena_hard")
+
+
 class EvalSpec(Strict):
     """What the eval stage measures on held-out prompts."""
 
     evaluators: list[str] = Field(["gold"], min_length=1, description="evaluator registry names")
     n_prompts: int = Field(256, gt=0, description="held-out prompts evaluated (<= world.n_test_prompts)")
     samples_per_prompt: int = Field(2, gt=0, description="policy samples per prompt")
+    mt_bench: MtBenchSpec | None = Field(None, description="settings of the mt_bench evaluator (required if named)")
+    arena_hard: ArenaHardSpec | None = Field(None,
+                                             description="settings of the arena_hard evaluator (required if named)")
+
+    @model_validator(mode="after")
+    def _named_benchmarks_have_sections(self) -> "EvalSpec":
+        for name in JUDGE_BENCHMARK_SECTIONS:
+            if name in self.evaluators and getattr(self, name) is None:
+                raise ValueError(f"eval.evaluators names '{name}', so the recipe needs an 'eval.{name}' section "
+                                 f"(at least eval.{name}.python; see repro/spec.py)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_benchmarks(self, handler):
+        # Absent sections are left out of the dump so that the specs (and run ids) of recipes
+        # without these evaluators stay exactly what they were before the sections existed.
+        data = handler(self)
+        for name in JUDGE_BENCHMARK_SECTIONS:
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class Resources(Strict):
