@@ -11,10 +11,10 @@ import copy
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from repro.errors import RecipeError, UnknownNameError
 from repro.spec import RunSpec
@@ -89,26 +89,50 @@ def apply_override(data: dict, override: str) -> dict:
     return data
 
 
-def _model_at(loc: tuple, model: type[BaseModel]) -> type[BaseModel] | None:
-    """The pydantic model that owns the field at loc[:-1], to list valid keys."""
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None)
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return None
-        model = ann
-    return model
+def _tagged_members(annotation) -> dict[str, type[BaseModel]]:
+    """Members of a discriminated union by tag (`world`, `model`): pydantic puts the tag into
+    error locations (world.imdb.n_sft), which the messages below step over."""
+    members = {}
+    for arg in get_args(annotation):
+        if get_origin(arg) is Annotated:
+            base, *meta = get_args(arg)
+            members.update({m.tag: base for m in meta if isinstance(m, Tag)})
+        else:
+            members.update(_tagged_members(arg))
+    return members
+
+
+def _walk(loc: tuple, model: type[BaseModel]) -> tuple[type[BaseModel] | None, list[str]]:
+    """The pydantic model that owns the field at loc[:-1] (to list valid keys) and the recipe
+    key path of loc with union tags removed."""
+    parts, shown, owner = [str(p) for p in loc], [], model
+    i = 0
+    while i < len(parts) - 1:
+        shown.append(parts[i])
+        ann = getattr(owner.model_fields.get(parts[i]) if owner else None, "annotation", None)
+        members = _tagged_members(ann)
+        optional = [a for a in get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            owner = ann
+        elif len(optional) == 1 and not members:  # an optional section, e.g. eval.mt_bench
+            owner = optional[0]
+        elif members and parts[i + 1] in members and i + 1 < len(parts) - 1:
+            owner = members[parts[i + 1]]
+            i += 1  # the tag is not a recipe key
+        else:
+            owner = None
+        i += 1
+    return owner, shown + parts[-1:]
 
 
 def format_validation_error(err: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
     lines = []
     for e in err.errors():
-        loc = tuple(e["loc"])
-        path = prefix + ".".join(map(str, loc))
+        owner, shown = _walk(tuple(e["loc"]), model)
+        path = prefix + ".".join(shown)
         if e["type"] == "extra_forbidden":
-            owner = _model_at(loc, model)
             valid = sorted(owner.model_fields) if owner else []
-            close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+            close = difflib.get_close_matches(shown[-1], valid, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             lines.append(f"unknown recipe key '{path}'.{hint} Valid keys here: {', '.join(valid)}")
         else:

@@ -87,6 +87,7 @@ METHODS.register("checkpoint", "repro.evals.checkpoint:Checkpoint")
 
 WORLDS: Registry = Registry("world", "repro.worlds:World")
 WORLDS.register("imdb", "repro.worlds.imdb:ImdbWorld")
+WORLDS.register("ultrafeedback", "repro.worlds.ultrafeedback:UltraFeedbackWorld")
 
 EVALUATORS: Registry = Registry("evaluator", "repro.evals:Evaluator")
 EVALUATORS.register("gold", "repro.evals.gold:GoldEvaluator")

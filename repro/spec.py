@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_serializer, model_validator
 
 
 class Strict(BaseModel):
@@ -47,6 +47,75 @@ class ImdbWorldSpec(Strict):
     n_test_prompts: int = Field(256, gt=0, description="held-out prompts for evaluation")
     prompt_words: int = Field(8, gt=0, description="words of a review that form a prompt")
     response_words: int = Field(40, gt=0, description="words of continuation in the SFT corpus")
+
+
+class PretrainedModelSpec(Strict):
+    """A pretrained base policy from the Hugging Face Hub, pinned to one commit. No weights are fetched by the
+    harness: the world stage links the snapshot already in the HF cache (or `path`) as the world's base model."""
+
+    id: str = Field(description="Hub repository id, e.g. 'meta-llama/Meta-Llama-3-8B'")
+    revision: str = Field(description="Hub commit SHA the run is pinned to (40 hex digits); recipes whose SHA "
+                                      "could not be verified carry a placeholder that fails the world stage")
+    path: str | None = Field(None, description="local folder holding this exact revision (a cluster's model "
+                                                "store); None = the HF cache snapshot of id@revision")
+
+
+class UltraFeedbackSourceSpec(Strict):
+    """Where UltraFeedback is read from: a local file/folder, or the `datasets` cache by name and revision."""
+
+    format: Literal["binarized", "raw"] = Field(
+        "binarized", description="'binarized': HuggingFaceH4/ultrafeedback_binarized rows (prompt, chosen/rejected "
+        "message lists, score_chosen/score_rejected); 'raw': openbmb/UltraFeedback rows (instruction, completions)")
+    path: str | None = Field(None, description="a .jsonl or .parquet file, or a datasets save_to_disk folder")
+    name: str | None = Field(None, description="dataset name in the datasets cache (read offline), e.g. "
+                                                "'HuggingFaceH4/ultrafeedback_binarized'")
+    revision: str | None = Field(None, description="pinned dataset commit; required with `name`")
+    split: str | None = Field(None, description="split to read (by name, or of a DatasetDict folder); "
+                                                "None: 'train_prefs' for binarized, 'train' for raw")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "UltraFeedbackSourceSpec":
+        if (self.path is None) == (self.name is None):
+            raise ValueError("give exactly one of source.path (local file/folder) or source.name (datasets cache)")
+        if self.name is not None and not self.revision:
+            raise ValueError("source.name needs source.revision: a dataset read by name must be pinned")
+        return self
+
+
+class UltraFeedbackWorldSpec(Strict):
+    """UltraFeedback prepared once for every method: SFT rows, preference pairs, RL and test prompts."""
+
+    kind: Literal["ultrafeedback"] = Field("ultrafeedback", description="world registry name")
+    source: UltraFeedbackSourceSpec = Field(description="where the UltraFeedback rows come from")
+    n_rl_prompts: int = Field(10000, gt=0, description="held-out prompts for RL (10K in the paper), disjoint from "
+                                                       "every preference pair and SFT row")
+    n_test_prompts: int = Field(1000, gt=0, description="held-out prompts for evaluation, disjoint from the rest")
+    n_pairs_test: int = Field(1000, gt=0, description="pairs held out of RM/GVM/DPO training for preference "
+                                                      "accuracy")
+
+
+def _world_kind(value: Any) -> str:
+    # A recipe without world.kind keeps meaning imdb, as it did when imdb was the only world.
+    if isinstance(value, dict):
+        return value.get("kind", "imdb")
+    return getattr(value, "kind", "imdb")
+
+
+def _model_kind(value: Any) -> str:
+    # A pretrained model is named by its Hub id; everything else is the random-init architecture.
+    if isinstance(value, dict):
+        return "pretrained" if "id" in value else "random_init"
+    return "pretrained" if isinstance(value, PretrainedModelSpec) else "random_init"
+
+
+WorldSpec = Annotated[
+    Annotated[ImdbWorldSpec, Tag("imdb")] | Annotated[UltraFeedbackWorldSpec, Tag("ultrafeedback")],
+    Discriminator(_world_kind),
+]
+BaseModelSpec = Annotated[
+    Annotated[ModelSpec, Tag("random_init")] | Annotated[PretrainedModelSpec, Tag("pretrained")],
+    Discriminator(_model_kind),
+]
 
 
 class GenerationSpec(Strict):
@@ -226,8 +295,9 @@ class RunSpec(Strict):
     setting: str = Field(description="name of the setting (recipe folder), e.g. 'imdb'")
     seed: int = Field(0, ge=0, description="seed for policy training and sampling (the world has its own)")
     world_seed: int = Field(0, ge=0, description="seed of the world (splits, tokenizer, base init, gold)")
-    world: ImdbWorldSpec = Field(description="data, tokenizer, base model and gold reward")
-    model: ModelSpec = Field(description="base policy architecture")
+    world: WorldSpec = Field(description="data, tokenizer, base model and gold reward; `kind` picks the world")
+    model: BaseModelSpec = Field(description="base policy: a random-init architecture (imdb) or a pinned "
+                                             "pretrained model (ultrafeedback)")
     generation: GenerationSpec = Field(GenerationSpec(), description="sampling settings")
     pairs: PairsSpec = Field(PairsSpec(), description="preference-pair construction")
     sft: TrainSpec = Field(description="supervised fine-tuning shared by every method")
@@ -241,6 +311,15 @@ class RunSpec(Strict):
     )
     eval: EvalSpec = Field(EvalSpec(), description="evaluation on held-out prompts")
     resources: Resources = Field(Resources(), description="resources per stage")
+
+    @model_validator(mode="after")
+    def _model_fits_world(self) -> "RunSpec":
+        # The imdb world initialises its own model; the ultrafeedback world links a pretrained one.
+        wants = PretrainedModelSpec if self.world.kind == "ultrafeedback" else ModelSpec
+        if not isinstance(self.model, wants):
+            what = "pretrained (id, revision)" if wants is PretrainedModelSpec else "random-init architecture"
+            raise ValueError(f"world '{self.world.kind}' needs a {what} model section")
+        return self
 
     def digest(self, *parts: str) -> str:
         """A short content hash of this spec plus extra parts (method name...)."""

@@ -65,3 +65,15 @@ def test_include_cycle_is_reported(tmp_path: Path):
     (tmp_path / "b.yaml").write_text("include: a.yaml\n")
     with pytest.raises(RecipeError, match="include cycle"):
         read_yaml_with_includes(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("world.n_sftt=5", "unknown recipe key 'world.n_sftt'. Did you mean 'n_sft'? Valid keys here: kind, n_gold"),
+    ("model.hiden=5", "unknown recipe key 'model.hiden'. Did you mean 'hidden_size'?"),
+    ("eval.mt_bench.pythn=x", "unknown recipe key 'eval.mt_bench.pythn'. Did you mean 'python'?"),
+])
+def test_key_errors_inside_union_and_optional_sections_name_the_valid_keys(override, message):
+    recipe = "imdb/cluster-evals" if override.startswith("eval.") else "imdb"
+    with pytest.raises(RecipeError) as err:
+        load_recipe(recipe, [override])
+    assert message in str(err.value)

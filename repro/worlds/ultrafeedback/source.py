@@ -1,0 +1,43 @@
+"""Read UltraFeedback rows as plain dicts from a local file or folder, or from the datasets cache.
+
+Reading by name goes through `datasets.load_dataset` with the stage environment's offline flags, so on a
+cluster the pinned revision must already be in HF_DATASETS_CACHE (nothing is downloaded by a stage).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from repro.spec import UltraFeedbackSourceSpec
+
+DEFAULT_SPLIT = {"binarized": "train_prefs", "raw": "train"}
+
+
+def split_name(source: UltraFeedbackSourceSpec) -> str:
+    return source.split or DEFAULT_SPLIT[source.format]
+
+
+def read_jsonl_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_rows(source: UltraFeedbackSourceSpec) -> list[dict]:
+    if source.name is not None:
+        import datasets
+
+        return datasets.load_dataset(source.name, revision=source.revision, split=split_name(source)).to_list()
+    path = Path(source.path)
+    if path.is_dir():
+        import datasets
+
+        data = datasets.load_from_disk(str(path))
+        return (data[split_name(source)] if isinstance(data, datasets.DatasetDict) else data).to_list()
+    if path.suffix in (".jsonl", ".json"):
+        return read_jsonl_rows(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    raise SystemExit(f"source.path {path}: expected a .jsonl/.parquet file or a datasets save_to_disk folder")
