@@ -43,7 +43,19 @@ class Pipeline:
         return World.pair_files(stage)
 
     def evaluate(self, policy: Path, needs: list[str]) -> list[Stage]:
-        return [
-            EVALUATORS.get(name)().stage(self.spec, self.layout, self.world_files, policy, self.sft_model, needs)
-            for name in self.spec.eval.evaluators
-        ]
+        """The recipe's eval stages; with an RM-judged evaluator also the shared pairs and reward-model
+        stages (the same ones PPO trains on; identical duplicates merge in topological_order)."""
+        stages: list[Stage] = []
+        for name in self.spec.eval.evaluators:
+            evaluator = EVALUATORS.get(name)()
+            stage_needs = needs
+            if evaluator.needs_reward_model:
+                from baselines.rm import reward_model_stages
+
+                pairs = self.world.pairs_stage(self.spec, self.layout, self.stages[0], self.sft_model, needs=["sft"])
+                rm = reward_model_stages(self.spec, self.layout, self, World.pair_files(pairs))
+                stages += [pairs, *rm.stages]
+                evaluator.reward_model, stage_needs = rm.model, [*needs, "rm"]
+            stages.append(evaluator.stage(self.spec, self.layout, self.world_files, policy, self.sft_model,
+                                          stage_needs))
+        return stages

@@ -58,9 +58,13 @@ def python_stage(spec: RunSpec, name: str, module: str, args: list[str], workdir
 
 
 def topological_order(stages: list[Stage]) -> list[Stage]:
-    by_name = {s.name: s for s in stages}
-    if len(by_name) != len(stages):
-        raise ReproError("duplicate stage names in pipeline")
+    # The same shared stage asked for twice (e.g. the reward model by PPO and by an RM-judged
+    # evaluator) is one stage; two different stages under one name are an error.
+    by_name: dict[str, Stage] = {}
+    for s in stages:
+        if by_name.setdefault(s.name, s) != s:
+            raise ReproError(f"duplicate stage names in pipeline: two different '{s.name}' stages")
+    stages = list(by_name.values())
     done: list[str] = []
     visiting: set[str] = set()
 

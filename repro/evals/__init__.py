@@ -18,6 +18,10 @@ from repro.worlds import WorldFiles
 
 class Evaluator(ABC):
     name: ClassVar[str]
+    # Judged by the run's shared reward model: the pipeline adds the RM stages and sets
+    # `reward_model` (its folder) before calling stage().
+    needs_reward_model: ClassVar[bool] = False
+    reward_model: Path | None = None
 
     @abstractmethod
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
@@ -57,5 +61,7 @@ def parse_paired_args(description: str) -> tuple[argparse.Namespace, EvalSpec, G
     ap.add_argument("--generation", required=True, help="GenerationSpec as JSON")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--judge-model", type=Path, default=None,
+                    help="a reward model folder judging in place of the gold reward (RM-judged evaluators)")
     args = ap.parse_args()
     return args, EvalSpec.model_validate_json(args.eval), GenerationSpec.model_validate_json(args.generation)

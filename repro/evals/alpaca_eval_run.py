@@ -21,6 +21,7 @@ from repro.store import atomic_write_json
 from repro.worlds import WorldFiles
 
 JUDGE = "gold_judge"
+RM_JUDGE = "rm_judge"
 # Markers that IMDB text never contains, so the judge can split the rendered prompt back up.
 PROMPT_TEMPLATE = ("Which output continues the review more positively? Answer Output (a) or Output (b).\n"
                    "<|instruction|>{instruction}<|output_a|>{output_1}<|output_b|>{output_2}<|end|>")
@@ -95,6 +96,14 @@ def judged_win_rate(instructions: Sequence[str], outputs: Sequence[str], referen
     return {f"{judge}/{k}": float(row[k]) for k in KEPT_METRICS if k in row}
 
 
+def reward_model_scorer(path: Path) -> Callable[[list[str]], Sequence[float]]:
+    """Texts -> last-token scores of an OpenRLHF reward model (the RM-judged evaluator's judge)."""
+    from repro.evals.pair_accuracy import last_token_scores, load_scalar_model
+
+    model, tokenizer = load_scalar_model(str(path), "reward")
+    return lambda texts: last_token_scores(model, tokenizer, texts, "reward").tolist()
+
+
 def main() -> None:
     args, spec, gen = parse_paired_args(__doc__)
 
@@ -113,8 +122,9 @@ def main() -> None:
     assert [s.prompt for s in pol] == [s.prompt for s in ref]
 
     args.out.mkdir(parents=True, exist_ok=True)
+    scorer, judge = (gold.score, JUDGE) if args.judge_model is None else (reward_model_scorer(args.judge_model), RM_JUDGE)
     scores = judged_win_rate([s.prompt for s in pol], [s.response for s in pol], [s.response for s in ref],
-                             gold.score, args.out / "alpaca_eval", seed=args.seed)
+                             scorer, args.out / "alpaca_eval", judge=judge, seed=args.seed)
     metrics = {f"alpaca_eval/{k}": v for k, v in scores.items()}
     tokens = sum(len(s.response_ids) for s in pol + ref)
     atomic_write_json(args.out / "report.json", {"metrics": metrics, "tokens": tokens})

@@ -24,7 +24,9 @@ def evals_run(tmp_path_factory):
 def test_all_eval_stages_completed(evals_run):
     rec, stages = evals_run
     assert rec["status"] == "completed"
-    assert [n for n in stages if n.startswith("eval-")] == ["eval-gold", "eval-lm_eval", "eval-alpaca_eval"]
+    assert [n for n in stages if n.startswith("eval-")] == ["eval-gold", "eval-lm_eval", "eval-alpaca_eval",
+                                                            "eval-alpaca_eval_rm"]
+    assert {"pairs", "rm", "rm-accuracy"} <= set(stages)  # the RM judge is the shared reward model
     assert all(stages[n]["status"] == "completed" for n in stages)
 
 
@@ -63,3 +65,36 @@ def test_gold_judge_prefers_the_positive_policy(evals_run, tmp_path):
     up = judged_win_rate(prompts, pos, neg, gold.score, tmp_path / "up")["gold_judge/win_rate"]
     down = judged_win_rate(prompts, neg, pos, gold.score, tmp_path / "down")["gold_judge/win_rate"]
     assert up > 50 > down
+
+
+RM_KEY = "alpaca_eval/rm_judge"
+
+
+def test_reward_model_judge_metrics_and_preferences(evals_run, tmp_path):
+    rec, stages = evals_run
+    m = rec["metrics"]
+    assert 0.0 <= m[f"{RM_KEY}/win_rate"] <= 100.0 and m[f"{RM_KEY}/n_total"] == 32
+    assert m[f"{RM_KEY}/win_rate"] != m[f"{JUDGE_KEY}/win_rate"]  # a different judge, its own key
+    # The RM judge, run through alpaca-eval on the held-out pairs, prefers chosen over rejected
+    # exactly as often as the RM's own pair accuracy says (no ties at float precision).
+    code = f"""
+import json, sys
+from repro.cpu.run import install_shims
+install_shims()
+from pathlib import Path
+from repro.evals.alpaca_eval_run import RM_JUDGE, judged_win_rate, reward_model_scorer
+from repro.generation import read_jsonl
+pairs = read_jsonl(Path({str(Path(stages["pairs"]["workdir"]) / "pairs_test.jsonl")!r}))
+scorer = reward_model_scorer(Path({str(Path(stages["rm"]["workdir"]) / "model")!r}))
+up = judged_win_rate([p["prompt"] for p in pairs], [p["chosen"] for p in pairs], [p["rejected"] for p in pairs],
+                     scorer, Path({str(tmp_path)!r}), judge=RM_JUDGE)
+print(json.dumps(up))
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    up = json.loads(out.stdout.strip().splitlines()[-1])
+    assert up["rm_judge/win_rate"] == pytest.approx(100 * m["rm/pair_accuracy"], abs=0.01)
+    assert up["rm_judge/win_rate"] > 50

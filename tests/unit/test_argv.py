@@ -99,3 +99,14 @@ def test_gvm_is_shared_across_dvpo_variants_and_keyed_by_its_own_config(results_
     base = gvm_dir()
     assert gvm_dir("rl.lr=3e-4", "methods.dvpo.advantage=q_as_advantage") == base
     assert gvm_dir("methods.dvpo.gvm.lr=3e-4") != base
+
+
+def test_rm_judged_evaluator_shares_the_methods_reward_model(results_root):
+    ppo = plan_run("ppo", "imdb/evals", results_root=results_root).stages
+    assert [s.name for s in ppo].count("rm") == 1  # PPO's RM and the judge's RM are one stage
+    judge = {s.name: s for s in ppo}["eval-alpaca_eval_rm"]
+    rm_model = str(Path({s.name: s for s in ppo}["rm"].workdir) / "model")
+    assert judge.argv[judge.argv.index("--judge-model") + 1] == rm_model and "rm" in judge.needs
+    assert judge.argv[2] == "repro.cpu.run"  # loads OpenRLHF's reward model through the CPU layer
+    sft = {s.name: s for s in plan_run("sft", "imdb/evals", results_root=results_root).stages}
+    assert {"pairs", "rm", "rm-accuracy"} <= set(sft)  # even a method without pairs gets the judge's RM

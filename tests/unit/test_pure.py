@@ -66,3 +66,10 @@ def test_rollout_tokens_from_openrlhf_series():
              "train/rollout/num_samples": {"n": 3, "values": [64.0, 64.0, 64.0]}}
     assert rollout_tokens(train) == 50.0 * 64 * 3  # mean tokens per sample x samples per step x steps
     assert rollout_tokens({"train/loss_mean": {"n": 3, "values": [1.0]}}) is None
+
+
+def test_identical_duplicate_stages_merge_and_different_ones_fail():
+    a, b = _stage("a"), _stage("b", ["a"])
+    assert [s.name for s in topological_order([a, b, _stage("a")])] == ["a", "b"]
+    with pytest.raises(ReproError, match="two different 'a' stages"):
+        topological_order([a, b, _stage("a", ["b"])])
