@@ -198,6 +198,10 @@ class LocalLauncher:
                 raise
             finally:
                 RUNNING.discard(proc)
+                if stage.resources.device == "cpu":
+                    from repro.cpu.shm_cleanup import remove_orphaned_deepspeed_buffers
+
+                    remove_orphaned_deepspeed_buffers()
         status = "completed" if proc.returncode == 0 else "failed"
         self._finish(rec, stage, sampler, status, proc.returncode)
         mark = "[green]✓[/green]" if status == "completed" else "[red]✗[/red]"

@@ -195,3 +195,23 @@ def test_all_gather_single_rank_gloo(tmp_path):
         assert x.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     finally:
         dist.destroy_process_group()
+
+
+def test_orphaned_deepspeed_shm_buffers_are_removed_but_used_ones_kept(tmp_path):
+    import mmap
+
+    from repro.cpu.shm_cleanup import remove_orphaned_deepspeed_buffers
+
+    names = [f"deepspeed_allreduce_buffer_0_127.0.0.1_{port}_0" for port in (1001, 1002, 1003)]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 4096)
+    (tmp_path / "other_file").write_bytes(b"y")
+    mapped = open(tmp_path / names[0], "r+b")
+    mapping = mmap.mmap(mapped.fileno(), 4096)
+    held = open(tmp_path / names[1], "rb")
+    try:
+        assert remove_orphaned_deepspeed_buffers(tmp_path) == 4096  # only the third: nobody uses it
+    finally:
+        mapping.close(), mapped.close(), held.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], names[1], "other_file"])
+    assert remove_orphaned_deepspeed_buffers(tmp_path) == 2 * 4096
