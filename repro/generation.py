@@ -6,7 +6,6 @@ One implementation so that preference pairs and evaluation samples are drawn the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +21,6 @@ class Sample:
     response: str
     prompt_ids: list[int]
     response_ids: list[int]
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def load_policy(path: Path):

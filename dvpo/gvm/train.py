@@ -25,7 +25,7 @@ import torch
 
 from dvpo.advantage import (explained_variance, last_index, masked_mean, monte_carlo_targets, td_lambda_targets,
                             value_loss)
-from repro.generation import read_jsonl
+from repro.store import read_jsonl
 
 
 def gvm_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ class AlpacaEvalRMJudgeEvaluator(AlpacaEvalEvaluator):
         from baselines.openrlhf_cli import single_process_prefix
 
         base = super().stage(spec, layout, world, policy, reference, needs)
-        argv = single_process_prefix(self.module, spec.resources.single_node()) + base.argv[3:]
+        args = base.argv[base.argv.index(self.module) + 1:]
+        argv = single_process_prefix(self.module, spec.resources.single_node()) + args
         return base.model_copy(update={"argv": [*argv, "--judge-model", str(self.reward_model)],
                                        "inputs": [*base.inputs, str(self.reward_model)]})

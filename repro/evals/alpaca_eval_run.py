@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from repro.evals import parse_paired_args
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, read_jsonl
 from repro.worlds import WorldFiles
 
 JUDGE = "gold_judge"
@@ -107,7 +107,7 @@ def reward_model_scorer(path: Path) -> Callable[[list[str]], Sequence[float]]:
 def main() -> None:
     args, spec, gen = parse_paired_args(__doc__)
 
-    from repro.generation import load_policy, read_jsonl, sample
+    from repro.generation import load_policy, sample
     from repro.worlds.imdb.gold import GoldReward
 
     world = WorldFiles(args.world)

@@ -12,7 +12,7 @@ import json
 import math
 
 from repro.evals import parse_paired_args
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, read_jsonl
 from repro.worlds import WorldFiles
 
 
@@ -32,7 +32,7 @@ def win_rate(policy: list[float], reference: list[float]) -> float:
 def main() -> None:
     args, spec, gen = parse_paired_args(__doc__)
 
-    from repro.generation import load_policy, read_jsonl, response_logprob, sample
+    from repro.generation import load_policy, response_logprob, sample
     from repro.worlds.imdb.gold import GoldReward
 
     world = WorldFiles(args.world)

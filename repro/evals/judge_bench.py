@@ -8,7 +8,7 @@ different metric and never averages into the same column.
 
 from __future__ import annotations
 
-import json
+from abc import abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,8 +33,9 @@ class JudgeBenchEvaluator(Evaluator):
     def section(self, spec: RunSpec) -> BaseModel:
         return getattr(spec.eval, self.name)
 
+    @abstractmethod
     def question_file(self, section: BaseModel) -> Path:
-        raise NotImplementedError
+        """The benchmark's question set: a stage input, so new questions re-run the evaluation."""
 
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
               needs: list[str]) -> Stage:
@@ -50,10 +51,6 @@ class JudgeBenchEvaluator(Evaluator):
             inputs=[str(policy), str(self.question_file(section))],
             report=str(workdir / "report.json"),
         )
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 # --- MT-Bench: FastChat's single-answer grading ---------------------------------------------------

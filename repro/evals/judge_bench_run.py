@@ -28,9 +28,9 @@ from pathlib import Path
 import yaml
 
 from repro.evals.arena_hard import arena_hard_data_dir
-from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics, read_jsonl
+from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics
 from repro.spec import ArenaHardSpec, MtBenchSpec
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, read_jsonl
 
 JUDGE_KEY_VAR = "OPENAI_API_KEY"
 # What each environment must import to run its benchmark's scripts (checked before any work).

@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--prefix", required=True, help="metric namespace in the run record, e.g. 'rm'")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    from repro.generation import read_jsonl
-    from repro.store import atomic_write_json
+    from repro.store import atomic_write_json, read_jsonl
 
     model, tokenizer = load_scalar_model(args.model, args.kind)
     scores = pair_accuracy(model, tokenizer, read_jsonl(Path(args.pairs)), args.kind)

@@ -111,9 +111,9 @@ def wait_for_gpus(boot: RayBootstrap, timeout_s: float, poll_s: float = 2.0, sta
 
 def start(argv: list[str], log_path: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`ray start --block` in its own session, so stop() reaches the GCS, raylet and workers it forks."""
-    log = open(log_path, "ab")
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **(env or {})})
 
 
 def stop(proc: subprocess.Popen, grace_s: float = 20.0) -> None:

@@ -83,7 +83,7 @@ from repro.cpu.run import install_shims
 install_shims()
 from pathlib import Path
 from repro.evals.alpaca_eval_run import RM_JUDGE, judged_win_rate, reward_model_scorer
-from repro.generation import read_jsonl
+from repro.store import read_jsonl
 pairs = read_jsonl(Path({str(Path(stages["pairs"]["workdir"]) / "pairs_test.jsonl")!r}))
 scorer = reward_model_scorer(Path({str(Path(stages["rm"]["workdir"]) / "model")!r}))
 up = judged_win_rate([p["prompt"] for p in pairs], [p["chosen"] for p in pairs], [p["rejected"] for p in pairs],

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from repro.errors import RecipeError
-from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics, policy_outcome, read_jsonl
+from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics, policy_outcome
+from repro.store import read_jsonl
 from repro.evals.judge_bench_run import (JUDGE_KEY_VAR, arena_hard_configs, arena_hard_problems, judge_env, main,
                                          mt_bench_commands, mt_bench_problems, run_mt_bench, without_judge_key)
 from repro.recipes import load_recipe

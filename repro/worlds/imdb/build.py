@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from repro.spec import ImdbWorldSpec, ModelSpec
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, write_jsonl
 from repro.worlds import WorldFiles
 from repro.worlds.imdb.gold import GoldReward
 
@@ -89,13 +89,6 @@ def prefix_copies(reviews: list[tuple[str, int]], rng: random.Random) -> list[tu
         n = rng.randint(10, 64)
         out.append((" ".join(words[:n]), label))
     return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
 
 
 def count_tokens(tokenizer, texts: list[str]) -> int:

@@ -17,9 +17,8 @@ import random
 from pathlib import Path
 
 from repro.spec import GenerationSpec, PairsSpec
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, read_jsonl, write_jsonl
 from repro.worlds import PairFiles, WorldFiles
-from repro.worlds.imdb.build import write_jsonl
 from repro.worlds.imdb.gold import GoldReward
 
 
@@ -63,7 +62,7 @@ def main() -> None:
     spec = PairsSpec.model_validate_json(args.pairs)
     gen = GenerationSpec.model_validate_json(args.generation)
 
-    from repro.generation import load_policy, read_jsonl, sample
+    from repro.generation import load_policy, sample
 
     world, out = WorldFiles(args.world), PairFiles(args.out)
     prompts = [r["prompt"] for r in read_jsonl(world.prompts_train)]

@@ -13,10 +13,9 @@ import json
 import os
 from pathlib import Path
 
-from repro.store import atomic_write_json
+from repro.store import atomic_write_json, read_jsonl
 from repro.worlds import PairFiles, WorldFiles
 from repro.worlds.ultrafeedback.prepare import pair_files
-from repro.worlds.ultrafeedback.source import read_jsonl_rows
 
 PAIR_KEYS = ("prompt", "chosen", "rejected")
 
@@ -40,8 +39,8 @@ def check_pairs(train: list[dict], test: list[dict], held_out_prompts: set[str])
 
 def expose(world: WorldFiles, out: PairFiles) -> dict:
     source = pair_files(world)
-    train, test = read_jsonl_rows(source.train), read_jsonl_rows(source.test)
-    held_out = {r["prompt"] for path in (world.prompts_train, world.prompts_test) for r in read_jsonl_rows(path)}
+    train, test = read_jsonl(source.train), read_jsonl(source.test)
+    held_out = {r["prompt"] for path in (world.prompts_train, world.prompts_test) for r in read_jsonl(path)}
     problems = check_pairs(train, test, held_out)
     if problems:
         raise SystemExit("UltraFeedback pairs are not fit for training:\n  " + "\n  ".join(problems))

@@ -16,7 +16,7 @@ from pathlib import Path
 from repro.spec import PretrainedModelSpec, UltraFeedbackWorldSpec
 from repro.store import atomic_write_json
 from repro.worlds import PairFiles, WorldFiles
-from repro.worlds.imdb.build import write_jsonl
+from repro.store import write_jsonl
 from repro.worlds.ultrafeedback.base_model import link_base_model
 from repro.worlds.ultrafeedback.source import read_rows, split_name
 from repro.worlds.ultrafeedback.split import prepare

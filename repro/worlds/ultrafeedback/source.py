@@ -6,21 +6,16 @@ cluster the pinned revision must already be in HF_DATASETS_CACHE (nothing is dow
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from repro.spec import UltraFeedbackSourceSpec
+from repro.store import read_jsonl
 
 DEFAULT_SPLIT = {"binarized": "train_prefs", "raw": "train"}
 
 
 def split_name(source: UltraFeedbackSourceSpec) -> str:
     return source.split or DEFAULT_SPLIT[source.format]
-
-
-def read_jsonl_rows(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def read_rows(source: UltraFeedbackSourceSpec) -> list[dict]:
@@ -35,7 +30,7 @@ def read_rows(source: UltraFeedbackSourceSpec) -> list[dict]:
         data = datasets.load_from_disk(str(path))
         return (data[split_name(source)] if isinstance(data, datasets.DatasetDict) else data).to_list()
     if path.suffix in (".jsonl", ".json"):
-        return read_jsonl_rows(path)
+        return read_jsonl(path)
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
