@@ -27,7 +27,7 @@ from repro.errors import MissingDependencyError, StageFailed
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
 from repro.stages import Stage, topological_order
-from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, now, save_record
+from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, load_record, now, save_record
 
 LOG_TAIL_LINES = 40
 # Variables that differ between otherwise identical invocations (ports) are not part of the key.
@@ -109,13 +109,19 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 
 class LocalLauncher:
-    def __init__(self, record: RunRecord, record_path: Path, console: Console | None = None, force: bool = False):
+    def __init__(self, record: RunRecord, record_path: Path, console: Console | None = None, force: bool = False,
+                 keep_cancelled: bool = False):
         self.record = record
         self.record_path = record_path
         self.console = console or Console(stderr=True)
         self.force = force  # re-run stages even when a completed, unchanged one exists
+        # Slurm jobs hold a copy of the record loaded before `repro cancel` wrote "cancelled";
+        # their saves must not turn the user's cancel back into running or failed.
+        self.keep_cancelled = keep_cancelled
 
-    def _save(self) -> None:
+    def save(self) -> None:
+        if self.keep_cancelled and self.record_path.is_file() and load_record(self.record_path).status == "cancelled":
+            self.record.status = "cancelled"
         save_record(self.record, self.record_path)
 
     def _set_stage(self, rec: StageRecord) -> None:
@@ -125,7 +131,7 @@ class LocalLauncher:
         self.record.stages = [rec if s.name == rec.name else s for s in self.record.stages]
         if rec.name not in {s.name for s in self.record.stages}:
             self.record.stages.append(rec)
-        self._save()
+        self.save()
 
     def run(self, stages: list[Stage]) -> RunRecord:
         ordered = topological_order(stages)
@@ -139,14 +145,14 @@ class LocalLauncher:
                 self.run_stage(stage)
         except KeyboardInterrupt:
             self.record.status = "interrupted"
-            self._save()
+            self.save()
             raise
         except StageFailed:
             self.record.status = "failed"
-            self._save()
+            self.save()
             raise
         self.record.status = "completed"
-        self._save()
+        self.save()
         return self.record
 
     def run_stage(self, stage: Stage) -> None:
@@ -227,7 +233,7 @@ class LocalLauncher:
             self.record.metrics.update(read_report(Path(stage.report)).get("metrics", {}))
         for name, path in stage.fingerprints.items():
             self.record.fingerprints[name] = hash_path(Path(path))
-        self._save()
+        self.save()
 
 
 def env_prefix(stage: Stage) -> str:

@@ -16,7 +16,7 @@ import submitit
 
 from repro.errors import StageFailed
 from repro.stages import Stage
-from repro.store import load_record, save_record
+from repro.store import load_record
 
 
 def distributed_env(env: submitit.JobEnvironment) -> dict[str, str]:
@@ -78,16 +78,16 @@ class StageJob(submitit.helpers.Checkpointable):
         path = Path(self.record_path)
         record = load_record(path)
         record.status = "running"
-        launcher = LocalLauncher(record, path, Console(stderr=True))
+        launcher = LocalLauncher(record, path, Console(stderr=True), keep_cancelled=True)
         try:
             launcher.run_stage(stage)
         except StageFailed:
             record.status = "failed"
-            save_record(record, path)
+            launcher.save()
             raise
         if self.last:
             record.status = "completed"
-        save_record(record, path)
+        launcher.save()
         return stage.name
 
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
