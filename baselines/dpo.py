@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
+from baselines.openrlhf_cli import REQUIRES, prompt_flags, python_module_argv, train_flags
 from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
@@ -34,14 +34,15 @@ class DPO(Method):
         pipe = Pipeline.start(spec, layout)
         pairs = pipe.add_pairs()
         workdir = layout.stage_dir("dpo")
+        train = pairs.reward_dataset("train", spec.uses_chat_template)
         flags = {
             "model.model_name_or_path": pipe.sft_model,
             "ref.model_name_or_path": pipe.sft_model,
-            "data.dataset": pairs.train,
+            "data.dataset": train,
             "data.prompt_key": "prompt",
             "data.chosen_key": "chosen",
             "data.rejected_key": "rejected",
-            "data.input_template": "",
+            **prompt_flags(spec),
             "model.beta": cfg.beta,
             "model.label_smoothing": cfg.label_smoothing,
             "model.nll_loss_coef": cfg.nll_loss_coef,
@@ -54,7 +55,7 @@ class DPO(Method):
             resources=spec.resources,
             workdir=str(workdir),
             needs=["pairs"],
-            inputs=[str(pipe.sft_model), str(pairs.train)],
+            inputs=[str(pipe.sft_model), str(train)],
             requires=REQUIRES,
             tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs),
             tensorboard_dir=str(workdir / "tb"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from repro.spec import Resources, TrainSpec
+from repro.spec import Resources, RunSpec, TrainSpec
 
 OPENRLHF_VERSION = "0.11.2"
 # Modules an OpenRLHF stage imports; checked before anything runs.
@@ -62,6 +62,13 @@ def ray_prefix(module: str, resources: Resources, model_groups: int) -> list[str
 def attention(resources: Resources) -> str:
     # transformers 5 refuses flash_attention_2 without flash-attn, which CPU machines lack.
     return "eager" if resources.device == "cpu" else "flash_attention_2"
+
+
+def prompt_flags(spec: RunSpec) -> dict[str, Any]:
+    """How every OpenRLHF stage turns a prompt into model text, so all stages agree: the tokenizer's chat
+    template around one user turn (instruct models, model.chat_template), or the raw text. The empty
+    input_template stops train_sft from wrapping raw prompts in its default 'User: {}\\nAssistant: '."""
+    return {"data.input_template": "", "data.apply_chat_template": spec.uses_chat_template}
 
 
 def train_flags(train: TrainSpec, resources: Resources, seed: int, output_dir: str, tb_dir: str,

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from baselines.openrlhf_cli import REQUIRES, attention, ray_prefix, render_flags
+from baselines.openrlhf_cli import REQUIRES, attention, prompt_flags, ray_prefix, render_flags
 from repro.launch.env import stage_env
 from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
@@ -80,7 +80,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "critic.model_name_or_path": plan.critic,
         "data.prompt_dataset": pipe.world_files.prompts_train,
         "data.input_key": "prompt",
-        "data.input_template": "",
+        **prompt_flags(spec),
         "data.max_samples": rl.max_samples,
         "data.max_len": rl.max_len,
         "algo.advantage.estimator": plan.estimator,

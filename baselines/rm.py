@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from baselines.openrlhf_cli import REQUIRES, python_module_argv, single_process_prefix, train_flags
+from baselines.openrlhf_cli import REQUIRES, prompt_flags, python_module_argv, single_process_prefix, train_flags
 from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
@@ -32,7 +32,7 @@ def pair_accuracy_stage(spec: RunSpec, name: str, model: Path, kind: str, pairs:
     metrics land in the record as '<needs[0]>/pair_accuracy' etc."""
     resources = spec.resources.single_node()
     args = ["--model", str(model), "--kind", kind, "--pairs", str(pairs.test), "--prefix", needs[0],
-            "--out", str(workdir / "report.json")]
+            "--out", str(workdir / "report.json"), *(["--chat-template"] if spec.uses_chat_template else [])]
     return Stage(
         name=name, argv=single_process_prefix("repro.evals.pair_accuracy", resources) + args,
         env=stage_env(resources), resources=resources, workdir=str(workdir), needs=needs,
@@ -43,15 +43,16 @@ def pair_accuracy_stage(spec: RunSpec, name: str, model: Path, kind: str, pairs:
 def reward_model_stages(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles) -> RewardModel:
     key = section_digest(Path(pairs.root).name, spec.reward_model, spec.seed, spec.resources.device)
     workdir = layout.shared_dir("rm", key)
+    train, test = (pairs.reward_dataset(split, spec.uses_chat_template) for split in ("train", "test"))
     flags = {
         "model.model_name_or_path": pipe.sft_model,
-        "data.dataset": pairs.train,
+        "data.dataset": train,
         # train_rm otherwise carves an eval split of 1% of the rows, empty on small data.
-        "eval.dataset": pairs.test,
+        "eval.dataset": test,
         "data.prompt_key": "prompt",
         "data.chosen_key": "chosen",
         "data.rejected_key": "rejected",
-        "data.input_template": "",
+        **prompt_flags(spec),
         "ds.value_head_prefix": "score",
         **train_flags(spec.reward_model, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "rm"),
     }
@@ -62,7 +63,7 @@ def reward_model_stages(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: Pa
         resources=spec.resources,
         workdir=str(workdir),
         needs=["pairs"],
-        inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)],
+        inputs=[str(pipe.sft_model), str(train), str(test)],
         requires=REQUIRES,
         shared=True,
         tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=spec.reward_model.epochs),

@@ -1,22 +1,26 @@
 """SFT through openrlhf.cli.train_sft: the shared starting point of every method.
 
-The `sft` method is SFT alone plus evaluation: the reference row of every table.
+The `sft` method is SFT alone plus evaluation: the reference row of every table. With `sft.skip`
+the stage trains nothing and links the world's base model in its place (baselines/sft_link.py),
+so the `sft` row is then the untouched base (instruct) model.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
+from baselines.openrlhf_cli import REQUIRES, prompt_flags, python_module_argv, train_flags
 from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec, section_digest
-from repro.stages import Stage, TokenCount
+from repro.stages import Stage, TokenCount, python_stage
 
 
 def sft_stage(spec: RunSpec, layout: Layout, world: Stage, world_files) -> Stage:
+    if spec.sft.skip:
+        return linked_base_stage(spec, layout, world, world_files)
     # Keyed by content, so every method at a given seed reuses the same SFT policy.
     key = section_digest(Path(world.workdir).name, spec.sft, spec.seed, spec.resources.device)
     workdir = layout.shared_dir("sft", key)
@@ -25,7 +29,7 @@ def sft_stage(spec: RunSpec, layout: Layout, world: Stage, world_files) -> Stage
         "data.dataset": world_files.sft_train,
         "data.input_key": "prompt",
         "data.output_key": "response",
-        "data.input_template": "",
+        **prompt_flags(spec),
         **train_flags(spec.sft, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "sft"),
     }
     return Stage(
@@ -41,6 +45,17 @@ def sft_stage(spec: RunSpec, layout: Layout, world: Stage, world_files) -> Stage
         tokens=TokenCount(stats_file=str(world_files.stats), key="sft_train", multiplier=spec.sft.epochs),
         tensorboard_dir=str(workdir / "tb"),
     )
+
+
+def linked_base_stage(spec: RunSpec, layout: Layout, world: Stage, world_files) -> Stage:
+    """The `sft` stage of a skipped SFT: one cheap process linking the base model as <workdir>/model."""
+    # Keyed by the world alone (a link depends on no seed or SFT setting), and never a trained SFT's key,
+    # whose payload holds the sft section. No `inputs`: the link does not depend on the weights' bytes,
+    # which would otherwise be hashed (GBs) on every launch; the argv names the folder linked.
+    workdir = layout.shared_dir("sft", section_digest(Path(world.workdir).name, "base-model-linked"))
+    return python_stage(spec, "sft", "baselines.sft_link",
+                        ["--base-model", str(world_files.base_model), "--out", str(workdir)], workdir,
+                        needs=[world.name], shared=True, report=str(workdir / "report.json"))
 
 
 def sft_model_dir(stage: Stage) -> Path:

@@ -67,6 +67,8 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         "gvm.report": workdir / "report.json",
         "model.model_name_or_path": pipe.sft_model,
         "data.dataset": pairs.train,
+        # The GVM tokenises the string pairs itself (dvpo/gvm/train.py), through the template when set.
+        "data.apply_chat_template": spec.uses_chat_template,
         "ds.value_head_prefix": "score",
         **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "gvm"),
     }

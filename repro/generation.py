@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from repro.chat import chat_prompt
 from repro.spec import GenerationSpec
 
 
@@ -27,7 +28,12 @@ def load_policy(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
+    # On a GPU node (cluster evals of 7-8B policies) sample on the GPU in bf16; on CPU in fp32, so the
+    # tiny worlds' samples stay bit-identical to what they always were.
+    if torch.cuda.is_available():
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16, attn_implementation="sdpa").cuda()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
     model.eval()
     return model, tokenizer
 
@@ -44,15 +50,21 @@ def _cut_at_eos(ids: list[int], eos_id: int, pad_id: int) -> list[int]:
 
 
 @torch.no_grad()
-def sample(model, tokenizer, prompts: list[str], n: int, gen: GenerationSpec, seed: int) -> list[Sample]:
-    """n samples per prompt; responses end at (and include) the first EOS."""
+def sample(model, tokenizer, prompts: list[str], n: int, gen: GenerationSpec, seed: int,
+           chat_template: bool = False) -> list[Sample]:
+    """n samples per prompt; responses end at (and include) the first EOS. With chat_template (the run's
+    RunSpec.uses_chat_template) each prompt is generated from as one user turn of the tokenizer's template,
+    as the OpenRLHF stages format it; Sample.prompt stays the raw prompt, prompt_ids are the templated ones."""
     torch.manual_seed(seed)
     tokenizer.padding_side = "left"
+    # Templates carry their own BOS text, hence no special tokens added either way (as in OpenRLHF).
+    texts = [chat_prompt(tokenizer, p) for p in prompts] if chat_template else prompts
     jobs = [(i, p) for i, p in enumerate(prompts) for _ in range(n)]
     out: list[Sample] = []
     for start in range(0, len(jobs), gen.batch_size):
         batch = jobs[start:start + gen.batch_size]
-        enc = tokenizer([p for _, p in batch], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tokenizer([texts[i] for i, _ in batch], return_tensors="pt", padding=True,
+                        add_special_tokens=False).to(model.device)
         seqs = model.generate(
             **enc, do_sample=True, temperature=gen.temperature, top_k=gen.top_k or None, top_p=gen.top_p,
             max_new_tokens=gen.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
@@ -82,7 +94,8 @@ def response_logprob(model, samples: list[Sample], batch_size: int = 64) -> torc
             ids[r, : len(seq)] = torch.tensor(seq)
             mask[r, : len(seq)] = 1
             target[r, len(s.prompt_ids): len(seq)] = True
+        ids, mask, target = ids.to(model.device), mask.to(model.device), target.to(model.device)
         logits = model(input_ids=ids, attention_mask=mask).logits.float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-        sums.append((logp * target[:, 1:]).sum(-1))
+        sums.append((logp * target[:, 1:]).sum(-1).cpu())
     return torch.cat(sums) if sums else torch.zeros(0)

@@ -18,6 +18,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def omit_when_off(data: dict, *flags: str) -> dict:
+    """A serializer's dump without the named flags while they are False.
+
+    For switches added after runs existed: left out while off, the spec dump (and so every run id
+    and shared-stage key) of a recipe that does not turn them on stays exactly what it was."""
+    for name in flags:
+        if data.get(name) is False:
+            data.pop(name)
+    return data
+
+
 class ModelSpec(Strict):
     """Architecture of the base policy every method starts from (initialised by the world)."""
 
@@ -58,6 +69,14 @@ class PretrainedModelSpec(Strict):
                                       "could not be verified carry a placeholder that fails the world stage")
     path: str | None = Field(None, description="local folder holding this exact revision (a cluster's model "
                                                 "store); None = the HF cache snapshot of id@revision")
+    chat_template: bool = Field(
+        False, description="format every prompt with the tokenizer's chat template, as one user turn (OpenRLHF's "
+        "--data.apply_chat_template) in every stage, the harness's own sampling included: instruct models expect "
+        "it; base models have no template, so their prompts stay raw text")
+
+    @model_serializer(mode="wrap")
+    def _omit_chat_template_when_off(self, handler):
+        return omit_when_off(handler(self), "chat_template")
 
 
 class UltraFeedbackSourceSpec(Strict):
@@ -166,6 +185,19 @@ class TrainSpec(Strict):
         return self
 
 
+class SFTSpec(TrainSpec):
+    """Supervised fine-tuning shared by every method, or (skip) the base model taken as the SFT policy."""
+
+    skip: bool = Field(
+        False, description="train no SFT: every method starts from the world's base model as-is (an instruct "
+        "model, as in the paper's instruction setting); the `sft` stage then only links the base model where "
+        "the SFT policy would be, and the training fields of this section are unused")
+
+    @model_serializer(mode="wrap")
+    def _omit_skip_when_off(self, handler):
+        return omit_when_off(handler(self), "skip")
+
+
 class RLSpec(TrainSpec):
     """Rollout and actor settings shared by every online RL method (PPO, GRPO, REINFORCE++, DVPO).
 
@@ -232,8 +264,36 @@ class ArenaHardSpec(Strict):
                                                         "policy's tokenizer has none")
 
 
+class AlpacaEvalApiSpec(Strict):
+    """AlpacaEval judged by an LLM behind an OpenAI-compatible API: alpaca-eval's stock annotator (AlpacaEval 2's
+    weighted GPT-4 Turbo by default) or the same prompt served by a local endpoint, which is recorded as a
+    different judge. The key reaches the judge through OPENAI_API_KEY in the environment only."""
+
+    annotator: str = Field("weighted_alpaca_eval_gpt4_turbo",
+                           description="alpaca-eval annotator config (its evaluators_configs folder) that calls "
+                                       "openai_completions; its prompt and parser are used unchanged")
+    judge_model: str | None = Field(None, description="model name sent to the endpoint; None = the annotator's own "
+                                                      "(gpt-4-1106-preview for AlpacaEval 2)")
+    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge, e.g. a vLLM "
+                                                         "server; None = api.openai.com, which needs OPENAI_API_KEY")
+    judge_name: str | None = Field(None, description="judge name in metric keys (alpaca_eval/<judge>/...); None = "
+                                                     "the annotator, plus '@<model>' when judge_model or "
+                                                     "judge_api_base changes who judges")
+    reference_outputs: str | None = Field(
+        None, description="JSON/JSONL of {instruction, output} rows the policy is judged against, its instructions "
+        "the evaluation set (AlpacaEval 2: alpaca_eval_gpt4_baseline.json, fetched once where there is network); "
+        "None = the world's held-out prompts against the SFT policy's samples")
+    max_instances: int | None = Field(None, gt=0, description="cap on evaluated instructions; None = every row of "
+                                                               "reference_outputs, or eval.n_prompts without it")
+    max_new_tokens: int | None = Field(None, gt=0, description="longest policy answer; None = generation.max_new_tokens")
+    length_controlled: bool = Field(False, description="also report alpaca-eval's length-controlled win rate; needs "
+                                                       "tatsu-lab/alpaca_eval's df_gamed.csv in the HF cache and is "
+                                                       "meaningful only on the 805 AlpacaEval instructions")
+    parallel: int = Field(4, gt=0, description="concurrent judge requests")
+
+
 # Evaluators that need their own recipe section, and that section's key under eval.
-JUDGE_BENCHMARK_SECTIONS = ("mt_bench", "arena_hard")
+EVALUATOR_SECTIONS = ("mt_bench", "arena_hard", "alpaca_eval_api")
 
 
 class EvalSpec(Strict):
@@ -245,13 +305,15 @@ class EvalSpec(Strict):
     mt_bench: MtBenchSpec | None = Field(None, description="settings of the mt_bench evaluator (required if named)")
     arena_hard: ArenaHardSpec | None = Field(None,
                                              description="settings of the arena_hard evaluator (required if named)")
+    alpaca_eval_api: AlpacaEvalApiSpec | None = Field(
+        None, description="settings of the alpaca_eval_api evaluator (required if named; {} takes every default)")
 
     @model_validator(mode="after")
     def _named_benchmarks_have_sections(self) -> "EvalSpec":
-        for name in JUDGE_BENCHMARK_SECTIONS:
+        for name in EVALUATOR_SECTIONS:
             if name in self.evaluators and getattr(self, name) is None:
                 raise ValueError(f"eval.evaluators names '{name}', so the recipe needs an 'eval.{name}' section "
-                                 f"(at least eval.{name}.python; see repro/spec.py)")
+                                 f"(see repro/spec.py for its keys)")
         return self
 
     @model_serializer(mode="wrap")
@@ -259,7 +321,7 @@ class EvalSpec(Strict):
         # Absent sections are left out of the dump so that the specs (and run ids) of recipes
         # without these evaluators stay exactly what they were before the sections existed.
         data = handler(self)
-        for name in JUDGE_BENCHMARK_SECTIONS:
+        for name in EVALUATOR_SECTIONS:
             if data.get(name) is None:
                 data.pop(name, None)
         return data
@@ -300,7 +362,7 @@ class RunSpec(Strict):
                                              "pretrained model (ultrafeedback)")
     generation: GenerationSpec = Field(GenerationSpec(), description="sampling settings")
     pairs: PairsSpec = Field(PairsSpec(), description="preference-pair construction")
-    sft: TrainSpec = Field(description="supervised fine-tuning shared by every method")
+    sft: SFTSpec = Field(description="supervised fine-tuning shared by every method (or skipped)")
     reward_model: TrainSpec = Field(
         TrainSpec(lr=5e-4, epochs=1, batch_size=32, micro_batch_size=16, max_len=96),
         description="reward model on the preference pairs, shared by PPO, GRPO and REINFORCE++")
@@ -320,6 +382,12 @@ class RunSpec(Strict):
             what = "pretrained (id, revision)" if wants is PretrainedModelSpec else "random-init architecture"
             raise ValueError(f"world '{self.world.kind}' needs a {what} model section")
         return self
+
+    @property
+    def uses_chat_template(self) -> bool:
+        """Whether prompts are formatted with the tokenizer's chat template (model.chat_template); the one
+        place stage builders ask, since only a pretrained model section has the switch."""
+        return getattr(self.model, "chat_template", False)
 
     def digest(self, *parts: str) -> str:
         """A short content hash of this spec plus extra parts (method name...)."""

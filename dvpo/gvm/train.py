@@ -12,6 +12,8 @@ are TD(lambda) returns bootstrapped from the current values (`td_lambda`, the of
 or Monte-Carlo returns-to-go (`monte_carlo`); the loss is 0.5 * masked MSE. At the end it reports
 value accuracy on held-out pairs (V(chosen) > V(rejected) at the last token), explained
 variance and the held-out loss before and after training, into report.json, and saves the model like OpenRLHF saves a critic.
+With --data.apply_chat_template the pairs are formatted with the tokenizer's chat template (repro/chat.py),
+as OpenRLHF's datasets format the prompts the policy is trained on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 
 from dvpo.advantage import (explained_variance, last_index, masked_mean, monte_carlo_targets, td_lambda_targets,
                             value_loss)
+from repro.chat import chat_prompt, chat_response
 from repro.store import read_jsonl
 
 
@@ -53,17 +56,20 @@ class Sample:
     ret: float
 
 
-def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int) -> Sample:
+def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int, chat_template: bool = False) -> Sample:
+    if chat_template:  # the GVM must value the very text PPO rolls out: the templated prompt and its answer
+        prompt, response = chat_prompt(tokenizer, prompt), chat_response(tokenizer, prompt, response)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     ids = tokenizer(prompt + response, add_special_tokens=False)["input_ids"][:max_len]
     return Sample(ids, min(len(prompt_ids), len(ids) - 1), ret)
 
 
-def pair_samples(tokenizer, pairs: list[dict], returns: list[tuple[float, float]], max_len: int) -> list[Sample]:
+def pair_samples(tokenizer, pairs: list[dict], returns: list[tuple[float, float]], max_len: int,
+                 chat_template: bool = False) -> list[Sample]:
     out = []
     for pair, (r_chosen, r_rejected) in zip(pairs, returns):
-        out.append(encode(tokenizer, pair["prompt"], pair["chosen"], r_chosen, max_len))
-        out.append(encode(tokenizer, pair["prompt"], pair["rejected"], r_rejected, max_len))
+        out.append(encode(tokenizer, pair["prompt"], pair["chosen"], r_chosen, max_len, chat_template))
+        out.append(encode(tokenizer, pair["prompt"], pair["rejected"], r_rejected, max_len, chat_template))
     return out
 
 
@@ -87,11 +93,11 @@ def preference_returns(pairs: list[dict]) -> list[tuple[float, float]]:
     return [(1.0, -1.0)] * len(pairs)
 
 
-def reward_model_returns(path: str, pairs: list[dict]) -> list[tuple[float, float]]:
+def reward_model_returns(path: str, pairs: list[dict], chat_template: bool = False) -> list[tuple[float, float]]:
     from repro.evals.pair_accuracy import load_scalar_model, score_pairs
 
     model, tokenizer = load_scalar_model(path, "reward")
-    chosen, rejected = score_pairs(model, tokenizer, pairs, "reward")
+    chosen, rejected = score_pairs(model, tokenizer, pairs, "reward", chat_template)
     return list(zip(chosen.tolist(), rejected.tolist()))
 
 
@@ -160,14 +166,15 @@ def train(args, cfg) -> dict:
 
     train_pairs = read_jsonl(Path(args.data.dataset))[: args.data.max_samples]
     test_pairs = read_jsonl(Path(cfg.test_pairs))
+    chat = args.data.apply_chat_template
     if cfg.returns == "reward_model":
         if not cfg.reward_model:
             raise SystemExit("--gvm.returns reward_model needs --gvm.reward_model PATH")
-        train_returns, test_returns = (reward_model_returns(cfg.reward_model, p) for p in (train_pairs, test_pairs))
+        train_returns, test_returns = (reward_model_returns(cfg.reward_model, p, chat) for p in (train_pairs, test_pairs))
     else:
         train_returns, test_returns = preference_returns(train_pairs), preference_returns(test_pairs)
-    train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len)
-    test_samples = pair_samples(tokenizer, test_pairs, test_returns, args.data.max_len)
+    train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len, chat)
+    test_samples = pair_samples(tokenizer, test_pairs, test_returns, args.data.max_len, chat)
 
     loader = strategy.setup_dataloader(train_samples, args.train.micro_batch_size, True, True,
                                        lambda batch: collate(batch, pad_id))

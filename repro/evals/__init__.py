@@ -43,7 +43,8 @@ class PairedEvaluator(Evaluator):
             spec, f"eval-{self.name}", self.module,
             ["--world", str(world.root), "--policy", str(policy), "--reference", str(reference),
              "--eval", spec.eval.model_dump_json(), "--generation", spec.generation.model_dump_json(),
-             "--seed", str(spec.seed), "--out", str(workdir)],
+             "--seed", str(spec.seed), "--out", str(workdir),
+             *(["--chat-template"] if spec.uses_chat_template else [])],
             workdir,
             needs=needs,
             inputs=[str(policy), str(reference), str(world.prompts_test), str(world.gold)],
@@ -61,6 +62,8 @@ def parse_paired_args(description: str) -> tuple[argparse.Namespace, EvalSpec, G
     ap.add_argument("--generation", required=True, help="GenerationSpec as JSON")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--chat-template", action="store_true",
+                    help="sample from each prompt as one user turn of the tokenizer's chat template (model.chat_template)")
     ap.add_argument("--judge-model", type=Path, default=None,
                     help="a reward model folder judging in place of the gold reward (RM-judged evaluators)")
     args = ap.parse_args()

@@ -104,21 +104,33 @@ def reward_model_scorer(path: Path) -> Callable[[list[str]], Sequence[float]]:
     return lambda texts: last_token_scores(model, tokenizer, texts, "reward").tolist()
 
 
+def world_prompts(world: WorldFiles, n: int) -> list[str]:
+    """AlpacaEval is one output per instruction: the first n unique held-out prompts."""
+    return list(dict.fromkeys(r["prompt"] for r in read_jsonl(world.prompts_test)))[:n]
+
+
+def sample_outputs(model_dir: Path, prompts: list[str], gen, seed: int, chat_template: bool = False) -> list:
+    """One sample per prompt. Every AlpacaEval judge samples the policy with seed+11 and the SFT reference with
+    seed+12 (apart from the gold stage's streams), so on one world they all judge the very same outputs."""
+    from repro.generation import load_policy, sample
+
+    model, tok = load_policy(model_dir)
+    return sample(model, tok, prompts, 1, gen, seed, chat_template=chat_template)
+
+
+POLICY_STREAM, REFERENCE_STREAM = 11, 12
+
+
 def main() -> None:
     args, spec, gen = parse_paired_args(__doc__)
 
-    from repro.generation import load_policy, sample
     from repro.worlds.imdb.gold import GoldReward
 
     world = WorldFiles(args.world)
-    # AlpacaEval is one output per instruction: unique prompts, one sample each.
-    prompts = list(dict.fromkeys(r["prompt"] for r in read_jsonl(world.prompts_test)))[: spec.n_prompts]
+    prompts = world_prompts(world, spec.n_prompts)
     gold = GoldReward.load(world.gold)
-    policy, tok = load_policy(args.policy)
-    reference, _ = load_policy(args.reference)
-    # Streams apart from the gold stage's (seed+1, seed+2) so the two evaluators do not share samples.
-    pol = sample(policy, tok, prompts, 1, gen, args.seed + 11)
-    ref = sample(reference, tok, prompts, 1, gen, args.seed + 12)
+    pol = sample_outputs(args.policy, prompts, gen, args.seed + POLICY_STREAM)
+    ref = sample_outputs(args.reference, prompts, gen, args.seed + REFERENCE_STREAM)
     assert [s.prompt for s in pol] == [s.prompt for s in ref]
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -29,28 +29,18 @@ import yaml
 
 from repro.evals.arena_hard import arena_hard_data_dir
 from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics
+from repro.evals.judge_key import (JUDGE_KEY_VAR, PLACEHOLDER_KEY, judge_env, judge_key_problem,  # noqa: F401
+                                     without_judge_key)
 from repro.spec import ArenaHardSpec, MtBenchSpec
 from repro.store import atomic_write_json, read_jsonl
 
-JUDGE_KEY_VAR = "OPENAI_API_KEY"
 # What each environment must import to run its benchmark's scripts (checked before any work).
 FASTCHAT_IMPORTS = "fastchat.llm_judge.common"
 ARENA_HARD_IMPORTS = "utils.completion, openai, tiktoken"  # utils/ of the checkout: run with cwd=repo_dir
 VLLM_IMPORTS = "vllm"
-# Self-hosted OpenAI-compatible servers usually ignore the key, but the openai clients refuse to start
-# without one; this placeholder is not a secret.
-PLACEHOLDER_KEY = "EMPTY"
 
 
 # --- preconditions ----------------------------------------------------------------------------------
-
-def judge_key_problem(section: str, cfg: MtBenchSpec | ArenaHardSpec, environ: Mapping[str, str]) -> str | None:
-    if cfg.judge_api_base is None and not environ.get(JUDGE_KEY_VAR):
-        return (f"{JUDGE_KEY_VAR} is not set: the judge {cfg.judge_model} is called at api.openai.com. Export "
-                f"{JUDGE_KEY_VAR} where the run is launched (it reaches the judge through the environment only), "
-                f"or set {section}.judge_api_base to an OpenAI-compatible endpoint")
-    return None
-
 
 def missing_file_problems(files: Mapping[str, Path]) -> list[str]:
     return [f"{what} not found: expected the file {path}" for what, path in files.items() if not path.is_file()]
@@ -75,7 +65,7 @@ def policy_problem(policy: Path) -> str | None:
 
 def mt_bench_problems(cfg: MtBenchSpec, policy: Path, environ: Mapping[str, str]) -> list[str]:
     data = Path(cfg.data_dir)
-    problems = [judge_key_problem("eval.mt_bench", cfg, environ), policy_problem(policy)]
+    problems = [judge_key_problem("eval.mt_bench", cfg.judge_model, cfg.judge_api_base, environ), policy_problem(policy)]
     problems += missing_file_problems({
         "MT-Bench questions (eval.mt_bench.data_dir)": data / "mt_bench" / "question.jsonl",
         "FastChat judge prompts (eval.mt_bench.data_dir)": data / "judge_prompts.jsonl",
@@ -89,7 +79,7 @@ def mt_bench_problems(cfg: MtBenchSpec, policy: Path, environ: Mapping[str, str]
 
 def arena_hard_problems(cfg: ArenaHardSpec, policy: Path, environ: Mapping[str, str]) -> list[str]:
     repo, data = Path(cfg.repo_dir), arena_hard_data_dir(cfg) / cfg.bench_name
-    problems = [judge_key_problem("eval.arena_hard", cfg, environ), policy_problem(policy)]
+    problems = [judge_key_problem("eval.arena_hard", cfg.judge_model, cfg.judge_api_base, environ), policy_problem(policy)]
     problems += missing_file_problems({
         "arena-hard-auto's gen_answer.py (eval.arena_hard.repo_dir)": repo / "gen_answer.py",
         "arena-hard-auto's gen_judgment.py (eval.arena_hard.repo_dir)": repo / "gen_judgment.py",
@@ -107,22 +97,6 @@ def arena_hard_problems(cfg: ArenaHardSpec, policy: Path, environ: Mapping[str, 
 
 
 # --- environments and command lines -----------------------------------------------------------------
-
-def judge_env(judge_api_base: str | None, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment of the judging step: the key stays where it is (never in argv or a file)."""
-    env = dict(environ)
-    if judge_api_base:
-        env["OPENAI_API_BASE"] = judge_api_base  # read by openai<1 (FastChat)
-        env["OPENAI_BASE_URL"] = judge_api_base  # read by openai>=1 (arena-hard-auto)
-        if not env.get(JUDGE_KEY_VAR):
-            env[JUDGE_KEY_VAR] = PLACEHOLDER_KEY
-    return env
-
-
-def without_judge_key(environ: Mapping[str, str]) -> dict[str, str]:
-    """Answer generation and the policy server have no use for the judge's key."""
-    return {k: v for k, v in environ.items() if k != JUDGE_KEY_VAR}
-
 
 def mt_bench_commands(cfg: MtBenchSpec, policy: Path) -> tuple[list[str], list[str]]:
     """FastChat's answer generation and single-answer grading (python -m fastchat.llm_judge....)."""

@@ -35,15 +35,27 @@ def last_token_scores(model, tokenizer, texts: list[str], kind: str, batch_size:
     return torch.cat(scores)
 
 
-def score_pairs(model, tokenizer, pairs: list[dict], kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_text(tokenizer, prompt: str, response: str, chat_template: bool) -> str:
+    """The text a scalar model scores: raw prompt + response, or the chat-templated turn pair the model
+    was trained on (model.chat_template; repro/chat.py)."""
+    if not chat_template:
+        return prompt + response
+    from repro.chat import chat_prompt, chat_response
+
+    return chat_prompt(tokenizer, prompt) + chat_response(tokenizer, prompt, response)
+
+
+def score_pairs(model, tokenizer, pairs: list[dict], kind: str,
+                chat_template: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Last-token scores of prompt + chosen and of prompt + rejected, one row per pair."""
-    chosen = last_token_scores(model, tokenizer, [p["prompt"] + p["chosen"] for p in pairs], kind)
-    rejected = last_token_scores(model, tokenizer, [p["prompt"] + p["rejected"] for p in pairs], kind)
-    return chosen, rejected
+    texts = {side: [pair_text(tokenizer, p["prompt"], p[side], chat_template) for p in pairs]
+             for side in ("chosen", "rejected")}
+    return (last_token_scores(model, tokenizer, texts["chosen"], kind),
+            last_token_scores(model, tokenizer, texts["rejected"], kind))
 
 
-def pair_accuracy(model, tokenizer, pairs: list[dict], kind: str) -> dict:
-    chosen, rejected = score_pairs(model, tokenizer, pairs, kind)
+def pair_accuracy(model, tokenizer, pairs: list[dict], kind: str, chat_template: bool = False) -> dict:
+    chosen, rejected = score_pairs(model, tokenizer, pairs, kind, chat_template)
     margin = chosen - rejected
     return {
         "accuracy": float((margin > 0).float().mean()),
@@ -73,11 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", required=True)
     ap.add_argument("--prefix", required=True, help="metric namespace in the run record, e.g. 'rm'")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--chat-template", action="store_true", help="score chat-templated text (model.chat_template)")
     args = ap.parse_args(argv)
     from repro.store import atomic_write_json, read_jsonl
 
     model, tokenizer = load_scalar_model(args.model, args.kind)
-    scores = pair_accuracy(model, tokenizer, read_jsonl(Path(args.pairs)), args.kind)
+    scores = pair_accuracy(model, tokenizer, read_jsonl(Path(args.pairs)), args.kind, args.chat_template)
     metrics = {f"{args.prefix}/pair_{k}": v for k, v in scores.items()}
     atomic_write_json(Path(args.out), {"metrics": metrics})
     print(json.dumps(metrics))

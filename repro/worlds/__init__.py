@@ -71,6 +71,11 @@ class PairFiles:
     def report(self) -> Path:
         return self.root / "report.json"
 
+    def reward_dataset(self, split: str, chat_template: bool) -> Path:
+        """The pairs OpenRLHF's RewardDataset (RM, DPO) reads: the plain rows, or with a chat template
+        their message-list copy (pairs_<split>.chat.jsonl, written by a pairs stage told to; see repro/chat.py)."""
+        return self.root / f"pairs_{split}{'.chat' if chat_template else ''}.jsonl"
+
 
 class World(ABC):
     name: ClassVar[str]

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 REPRO = [sys.executable, "-m", "repro.cli"]
 
 
-def repro(*args: str, root: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REPRO_RESULTS": str(root)}
+def repro(*args: str, root: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**(os.environ if env is None else env), "REPRO_RESULTS": str(root)}
     proc = subprocess.run([*REPRO, *args], env=env, capture_output=True, text=True, timeout=900)
     if check and proc.returncode != 0:
         pytest.fail(f"repro {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

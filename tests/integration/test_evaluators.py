@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,13 @@ JUDGE_KEY = "alpaca_eval/gold_judge"
 
 
 @pytest.fixture(scope="module")
-def evals_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("results")
+def evals_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("results")
+
+
+@pytest.fixture(scope="module")
+def evals_run(evals_root):
+    root = evals_root
     repro("run", "--method", "dpo", "--recipe", "imdb/evals", root=root)
     (record_path,) = (root / "runs").glob("imdb-evals-dpo-*/record.json")
     rec = json.loads(record_path.read_text())
@@ -98,3 +104,69 @@ print(json.dumps(up))
     up = json.loads(out.stdout.strip().splitlines()[-1])
     assert up["rm_judge/win_rate"] == pytest.approx(100 * m["rm/pair_accuracy"], abs=0.01)
     assert up["rm_judge/win_rate"] > 50
+
+
+# --- AlpacaEval with an API judge: alpaca-eval's stock annotator over HTTP --------------------------
+
+SECRET = "sk-judge-key-that-must-stay-out-of-files-0451"
+STOCK = "weighted_alpaca_eval_gpt4_turbo"
+
+
+@pytest.fixture(scope="module")
+def api_judged(evals_run, evals_root):
+    """The DPO policy evaluated by `repro eval` twice through an OpenAI-compatible endpoint that judges by the
+    gold reward: once named in the recipe (judge_api_base, a local judge), once as the stock GPT-4 Turbo
+    annotator whose client finds the endpoint through OPENAI_BASE_URL, as it would find api.openai.com."""
+    from repro.worlds.imdb.gold import GoldReward
+    from tests.integration.judge_endpoint import JudgeEndpoint
+
+    _, stages = evals_run
+    gold = GoldReward.load(Path(stages["world"]["workdir"]) / "gold")
+    policy = str(Path(stages["dpo"]["workdir"]) / "model")
+    env = {**os.environ, "OPENAI_API_KEY": SECRET}
+    env.pop("OPENAI_BASE_URL", None)
+    with JudgeEndpoint(gold.score) as judge:
+        repro("eval", "--model", policy, "--recipe", "imdb/evals", "--name", "dpo-local-judge",
+              "eval.evaluators=[alpaca_eval_api]", f"eval.alpaca_eval_api.judge_api_base={judge.api_base}",
+              "eval.alpaca_eval_api.judge_model=/models/gold-judge", root=evals_root, env=env)
+        local_requests = list(judge.requests)
+        judge.requests.clear()
+        repro("eval", "--model", policy, "--recipe", "imdb/evals", "--name", "dpo-stock-judge",
+              "eval.evaluators=[alpaca_eval_api]", "eval.alpaca_eval_api={}", root=evals_root,
+              env={**env, "OPENAI_BASE_URL": judge.api_base})
+        stock_requests = list(judge.requests)
+    records = {}
+    for path in (evals_root / "runs").glob("*/record.json"):
+        rec = json.loads(path.read_text())
+        records[rec["method"]] = rec
+    return records, local_requests, stock_requests
+
+
+def test_api_judge_is_called_with_the_key_from_the_environment(api_judged):
+    _, local, stock = api_judged
+    assert len(local) == len(stock) == 32
+    assert {r["path"] for r in local + stock} == {"/v1/chat/completions"}
+    assert {r["model"] for r in local} == {"/models/gold-judge"}
+    assert {r["model"] for r in stock} == {"gpt-4-1106-preview"}  # the stock annotator's own judge
+    assert {r["authorization"] for r in local + stock} == {f"Bearer {SECRET}"}
+
+
+def test_api_judge_metrics_are_recorded_under_their_judges_names(api_judged):
+    records, _, _ = api_judged
+    gold = records["dpo"]["metrics"]
+    for method, judge in (("dpo-local-judge", f"{STOCK}@gold-judge"), ("dpo-stock-judge", STOCK)):
+        rec = records[method]
+        assert rec["status"] == "completed"
+        m = {k: v for k, v in rec["metrics"].items() if k.startswith("alpaca_eval/")}
+        key = f"alpaca_eval/{judge}"
+        assert 0 < m[f"{key}/win_rate"] < 100 and m[f"{key}/standard_error"] > 0
+        assert m[f"{key}/n_total"] == 32 and m[f"{key}/n_failed"] == 0 and m[f"{key}/avg_length"] > 0
+        # Same policy and reference samples as the in-process gold judge (shared sampling streams), and an
+        # endpoint that prefers what gold prefers: alpaca-eval's parsed verdicts agree with it one for one.
+        assert m[f"{key}/discrete_win_rate"] == pytest.approx(gold[f"{JUDGE_KEY}/win_rate"], abs=1e-9)
+
+
+def test_api_judge_key_stays_out_of_every_file(api_judged, evals_root):
+    leaked = [str(p) for p in evals_root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
+              and SECRET.encode() in p.read_bytes()]
+    assert leaked == []

@@ -22,7 +22,7 @@ from repro.spec import ArenaHardSpec, EvalSpec, MtBenchSpec
 from tests.conftest import check_golden, normalise
 
 SECRET = "sk-test-must-never-be-written-0123456789"
-JUDGE_STAGES = ("eval-mt_bench", "eval-arena_hard")
+JUDGE_STAGES = ("eval-mt_bench", "eval-arena_hard", "eval-alpaca_eval_api")
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -94,7 +94,7 @@ def test_arena_hard_refuses_judgments_against_another_baseline():
 
 def test_cluster_evals_recipe_has_both_sections_with_the_documented_defaults():
     spec = load_recipe("imdb/cluster-evals")
-    assert spec.eval.evaluators == ["gold", "mt_bench", "arena_hard"]
+    assert spec.eval.evaluators == ["gold", "mt_bench", "arena_hard", "alpaca_eval_api"]
     assert spec.eval.mt_bench.judge_model == "gpt-4" and spec.eval.mt_bench.python == "/opt/fastchat-venv/bin/python"
     assert (spec.eval.arena_hard.judge_model, spec.eval.arena_hard.baseline_model) == ("gpt-4-1106-preview", "gpt-4-0314")
 

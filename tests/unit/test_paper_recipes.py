@@ -31,7 +31,7 @@ def test_paper_recipe_validates_with_pinned_model_and_data(name):
     assert isinstance(spec.world, UltraFeedbackWorldSpec) and isinstance(spec.model, PretrainedModelSpec)
     assert re.fullmatch(r"[0-9a-f]{40}", spec.model.revision), spec.model.revision
     assert re.fullmatch(r"[0-9a-f]{40}", spec.world.source.revision)
-    assert spec.world.n_rl_prompts == 10000 and spec.eval.evaluators == ["mt_bench", "arena_hard"]
+    assert spec.world.n_rl_prompts == 10000 and spec.eval.evaluators == ["mt_bench", "arena_hard", "alpaca_eval_api"]
     zero = ZERO.get(name, 3)
     assert {spec.sft.zero_stage, spec.reward_model.zero_stage, spec.rl.zero_stage,
             spec.methods["dpo"]["zero_stage"], spec.methods["dvpo"]["gvm"]["zero_stage"]} == {zero}
@@ -40,12 +40,19 @@ def test_paper_recipe_validates_with_pinned_model_and_data(name):
     # official DVPO launch: lr 2e-6, 4 PPO epochs, adaptive KL 0.2 -> 6, GVM lr 1.41e-5 with +-1 returns
     assert (spec.rl.lr, spec.rl.epochs, spec.rl.kl_coef, spec.rl.kl_target) == (2e-6, 4, 0.2, 6.0)
     assert spec.methods["dvpo"]["gvm"]["lr"] == 1.41e-5 and spec.methods["dvpo"]["gvm"]["returns"] == "preference"
+    # AlpacaEval 2: the stock weighted GPT-4 Turbo annotator against GPT-4 Turbo's answers, length-controlled.
+    alpaca = spec.eval.alpaca_eval_api
+    assert (alpaca.annotator, alpaca.judge_api_base, alpaca.length_controlled) == \
+        ("weighted_alpaca_eval_gpt4_turbo", None, True)
+    assert alpaca.reference_outputs.endswith("alpaca_eval_gpt4_baseline.json")
 
 
 def test_recipes_share_one_base_file_and_only_set_their_model():
     for name in BASE + INSTRUCT:
         own = yaml.safe_load(recipe_path(name).read_text())
-        assert set(own) == {"include", "setting", "model"}, name  # everything else comes from the includes
+        # everything else comes from the includes, but the instruction setting's switch to skip SFT
+        assert set(own) == {"include", "setting", "model"} | ({"sft"} if name in INSTRUCT else set()), name
+        assert own.get("sft", {"skip": True}) == {"skip": True}
         assert "../paper-common/include/ultrafeedback.yaml" in own["include"]
 
 

@@ -170,7 +170,11 @@ def test_source_needs_exactly_one_place_and_a_pinned_name():
 
 # --- the stages, end to end --------------------------------------------------------------------------
 
-def tiny_model_folder(root: Path) -> Path:
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def tiny_model_folder(root: Path, chat_template: str | None = None) -> Path:
     """A stand-in for a pinned snapshot: config.json and a word-level tokenizer (no weights needed)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
 
@@ -179,8 +183,9 @@ def tiny_model_folder(root: Path) -> Path:
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.save(str(root / "tokenizer.json"))
-    (root / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast",
-                                                             "unk_token": "[UNK]"}))
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"}
+    (root / "tokenizer_config.json").write_text(json.dumps(config | ({"chat_template": chat_template}
+                                                                     if chat_template else {})))
     (root / "config.json").write_text(json.dumps({"model_type": "llama"}))
     return root
 
@@ -258,3 +263,48 @@ def test_world_stage_refuses_an_unpinned_revision(tmp_path):
                           "--model", json.dumps(model), "--seed", "0", "--out", str(tmp_path / "w")],
                          cwd=REPO, capture_output=True, text=True, timeout=240)
     assert out.returncode != 0 and "not a 40-hex commit SHA" in out.stderr
+
+
+def prepare_world(tmp_path: Path, chat_template: str | None,
+                  model_flag: bool) -> tuple[Path, subprocess.CompletedProcess]:
+    source = tmp_path / "uf.jsonl"
+    write_source(source, "binarized")
+    world = {"kind": "ultrafeedback", "source": {"path": str(source)}, "n_rl_prompts": 5, "n_test_prompts": 3,
+             "n_pairs_test": 2}
+    model = {"id": "mistralai/Mistral-7B-Instruct-v0.2", "revision": "63a8b081895390a26e140280378bc85ec8bce07a",
+             "path": str(tiny_model_folder(tmp_path / "m", chat_template)), "chat_template": model_flag}
+    out = tmp_path / "w"
+    proc = subprocess.run([sys.executable, "-m", "repro.worlds.ultrafeedback.prepare", "--world", json.dumps(world),
+                           "--model", json.dumps(model), "--seed", "0", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=240)
+    return out, proc
+
+
+def test_chat_template_pairs_are_message_lists_that_openrlhf_formats_like_the_harness(tmp_path):
+    """RM and DPO read the message-list copies: OpenRLHF's RewardDataset then makes exactly the text the
+    harness's own formatting (repro/chat.py) makes for the same pair."""
+    from openrlhf.datasets.reward_dataset import preprocess_data
+    from transformers import AutoTokenizer
+
+    from repro.chat import chat_prompt, chat_response
+
+    world, proc = prepare_world(tmp_path, CHAT_TEMPLATE, model_flag=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pairs_out = tmp_path / "pairs"
+    run_module("repro.worlds.ultrafeedback.expose", "--world", str(world), "--out", str(pairs_out), "--chat-template")
+    tok = AutoTokenizer.from_pretrained(world / "base_model")
+    for split in ("train", "test"):
+        plain, chat = read(pairs_out / f"pairs_{split}.jsonl"), read(pairs_out / f"pairs_{split}.chat.jsonl")
+        assert len(chat) == len(plain) > 0
+        for p, c in zip(plain, chat):
+            assert c["prompt"] == [{"role": "user", "content": p["prompt"]}]
+            prompt, chosen, rejected, _ = preprocess_data(c, None, "prompt", "chosen", "rejected",
+                                                          tok.apply_chat_template, is_dpo=True)
+            assert prompt == chat_prompt(tok, p["prompt"]) == f"<|user|>{p['prompt']}<|end|><|assistant|>"
+            assert (chosen, rejected) == (chat_response(tok, p["prompt"], p["chosen"]),
+                                          chat_response(tok, p["prompt"], p["rejected"]))
+
+
+def test_world_stage_refuses_chat_template_for_a_tokenizer_without_one(tmp_path):
+    _, proc = prepare_world(tmp_path, None, model_flag=True)
+    assert proc.returncode != 0 and "has no chat template" in proc.stderr

@@ -47,9 +47,12 @@ class UltraFeedbackWorld(World):
         # for `needs` (SFT) because RM, GVM and DPO name only `pairs` yet start from the SFT policy.
         workdir = layout.shared_dir("pairs", section_digest(Path(world.workdir).name, "ultrafeedback"))
         wf, pf = self.files(world), PairFiles(workdir)
+        # With a chat template RM and DPO read message-list copies of the pairs (PairFiles.reward_dataset);
+        # the flag is in the argv, so a pairs folder made without them is re-run, not reused.
+        chat = ["--chat-template"] if spec.uses_chat_template else []
         return python_stage(
             spec, "pairs", "repro.worlds.ultrafeedback.expose",
-            ["--world", str(wf.root), "--out", str(workdir)],
+            ["--world", str(wf.root), "--out", str(workdir), *chat],
             workdir,
             needs=list(dict.fromkeys([world.name, *needs])),
             inputs=[str(wf.data)],

@@ -2,8 +2,9 @@
 
 UltraFeedback's pairs come from the data, not from sampling the SFT policy, so this stage samples
 nothing: it links the world's pair files into its own folder (where RM, GVM and DPO look for them) and
-refuses to pass on pairs that lack a field or share a prompt with the RL or test prompts.
-Run as a stage: python -m repro.worlds.ultrafeedback.expose --world DIR --out DIR
+refuses to pass on pairs that lack a field or share a prompt with the RL or test prompts. With
+--chat-template it also writes the message-list copies that RM and DPO read then (repro/chat.py).
+Run as a stage: python -m repro.worlds.ultrafeedback.expose --world DIR --out DIR [--chat-template]
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 import os
 from pathlib import Path
 
-from repro.store import atomic_write_json, read_jsonl
+from repro.chat import chat_pair_row
+from repro.store import atomic_write_json, read_jsonl, write_jsonl
 from repro.worlds import PairFiles, WorldFiles
 from repro.worlds.ultrafeedback.prepare import pair_files
 
@@ -37,7 +39,7 @@ def check_pairs(train: list[dict], test: list[dict], held_out_prompts: set[str])
     return problems
 
 
-def expose(world: WorldFiles, out: PairFiles) -> dict:
+def expose(world: WorldFiles, out: PairFiles, chat_template: bool = False) -> dict:
     source = pair_files(world)
     train, test = read_jsonl(source.train), read_jsonl(source.test)
     held_out = {r["prompt"] for path in (world.prompts_train, world.prompts_test) for r in read_jsonl(path)}
@@ -49,6 +51,9 @@ def expose(world: WorldFiles, out: PairFiles) -> dict:
         if dst.is_symlink() or dst.exists():
             dst.unlink()
         os.symlink(src.resolve(), dst)
+    if chat_template:
+        for rows, split in ((train, "train"), (test, "test")):
+            write_jsonl(out.reward_dataset(split, chat_template=True), [chat_pair_row(r) for r in rows])
     margin = sum(r["score_chosen"] - r["score_rejected"] for r in train) / len(train)
     report = {"metrics": {"data/pairs_train": len(train), "data/pairs_test": len(test),
                           "data/pair_score_margin": margin}, "tokens": 0}
@@ -60,8 +65,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--world", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--chat-template", action="store_true", help="also write the pairs as message lists")
     args = ap.parse_args()
-    print(json.dumps(expose(WorldFiles(args.world), PairFiles(args.out)), indent=2))
+    print(json.dumps(expose(WorldFiles(args.world), PairFiles(args.out), args.chat_template), indent=2))
 
 
 if __name__ == "__main__":

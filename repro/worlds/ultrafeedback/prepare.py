@@ -39,6 +39,13 @@ def count_tokens(tokenizer, texts: list[str], batch: int = 1024) -> int:
 def build(world: UltraFeedbackWorldSpec, model: PretrainedModelSpec, seed: int, out: Path) -> dict:
     files = WorldFiles(out)
     folder = link_base_model(model, files.base_model, reference_file(files))
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(files.base_model)
+    # Fail here, before any training, rather than in every stage that formats a prompt.
+    if model.chat_template and not tokenizer.chat_template:
+        raise SystemExit(f"model.chat_template is set, but the tokenizer of {model.id}@{model.revision} has no "
+                         f"chat template (a base model?): drop model.chat_template")
     rows = read_rows(world.source)
     prep = prepare(rows, world.source.format, world.n_test_prompts, world.n_rl_prompts, world.n_pairs_test, seed)
 
@@ -50,9 +57,6 @@ def build(world: UltraFeedbackWorldSpec, model: PretrainedModelSpec, seed: int, 
     write_jsonl(pairs.train, [ex.pair_row() for ex in prep.pairs_train])
     write_jsonl(pairs.test, [ex.pair_row() for ex in prep.pairs_test])
 
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(files.base_model)
     pair_tokens = count_tokens(tokenizer, [ex.prompt for ex in prep.pairs_train] * 2
                                + [ex.chosen for ex in prep.pairs_train] + [ex.rejected for ex in prep.pairs_train])
     atomic_write_json(pairs.stats, {"pairs_train": {"rows": len(prep.pairs_train), "tokens": pair_tokens},
