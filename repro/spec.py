@@ -29,22 +29,46 @@ def omit_when_off(data: dict, *flags: str) -> dict:
     return data
 
 
+def omit_when_default(data: dict, spec: BaseModel, *fields: str) -> dict:
+    """A serializer's dump without the named fields while they hold their declared default (None included).
+
+    omit_when_off's reason, for fields that are not switches: an older recipe's dump stays what it was."""
+    for name in fields:
+        if name in data and data[name] == type(spec).model_fields[name].default:
+            data.pop(name)
+    return data
+
+
 class ModelSpec(Strict):
     """Architecture of the base policy every method starts from (initialised by the world)."""
 
     arch: Literal["llama"] = Field("llama", description="transformers architecture family")
     hidden_size: int = Field(128, gt=0, description="width of the residual stream")
     num_layers: int = Field(4, gt=0, description="number of decoder blocks")
-    num_heads: int = Field(4, gt=0, description="attention heads (also key/value heads)")
+    num_heads: int = Field(4, gt=0, description="attention (query) heads")
+    num_kv_heads: int | None = Field(None, gt=0, description="key/value heads, grouped-query attention (Llama 3: 8); "
+                                                             "must divide num_heads; None = num_heads")
     intermediate_size: int = Field(352, gt=0, description="MLP width")
     max_position_embeddings: int = Field(256, gt=0, description="longest sequence the model accepts")
     tie_word_embeddings: bool = Field(True, description="share input and output embeddings")
+    rope_theta: float = Field(10000.0, gt=0, description="RoPE base frequency (Llama 3: 500000)")
+    rms_norm_eps: float = Field(1e-6, gt=0, description="RMSNorm epsilon (Llama 3: 1e-5)")
+    vocab_size: int | None = Field(
+        None, gt=0, description="rows of the embedding and LM head, e.g. Llama 3's 128256 for a real model's memory: "
+        "the world pads its tokenizer to this size with reserved tokens that no text tokenizes to, so every id the "
+        "model can sample still decodes; None = the tokenizer's own size")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> "ModelSpec":
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if self.num_kv_heads is not None and self.num_heads % self.num_kv_heads:
+            raise ValueError(f"num_heads {self.num_heads} is not divisible by num_kv_heads {self.num_kv_heads}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults_added_later(self, handler):
+        return omit_when_default(handler(self), self, "num_kv_heads", "rope_theta", "rms_norm_eps", "vocab_size")
 
 
 class ImdbWorldSpec(Strict):

@@ -1,4 +1,4 @@
-from repro.bench import BenchRow, render_markdown, steady_mean
+from repro.bench import BenchRow, logged_step_gaps, render_markdown, render_table3, steady_mean
 from repro.store import RunRecord, StageMetrics, StageRecord, now
 
 
@@ -21,23 +21,72 @@ def test_markdown_table_hand_case():
     assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 150 | 0.750 | 0.500 |"
 
 
-def rl_row(method: str, pss: float, steps: list[float]) -> BenchRow:
+def rl_row(method: str, pss: float, steps: list[float], lengths: list[float] = (16.0,)) -> BenchRow:
     r = row(method, {"world": 1.0, "policy": 10.0}, 0.5)
     policy = r.record.stages[1]
     policy.metrics.peak_pss_mib, policy.metrics.peak_rss_mib = pss, 2 * pss
-    policy.train = {"train/timing/step_total": {"values": steps}}
+    policy.train = {"train/timing/step_total": {"values": steps},
+                    "train/rollout/response_length_mean": {"values": list(lengths)}}
     return r
 
 
-def test_train_stage_ratios_to_ppo_hand_case():
-    # s/iteration leaves out the first (warm-up) iteration: dvpo (2+1)/2 = 1.5, ppo (4+2)/2 = 3.
+def table3_lines(rows: list[BenchRow]) -> list[str]:
+    lines = render_table3(rows).splitlines()
+    return lines[2:3] + lines[4:4 + len(rows)]
+
+
+def test_table3_ratios_to_ppo_hand_case():
+    # s/step leaves out the first (warm-up) iteration: dvpo (2+1)/2 = 1.5, ppo (4+2)/2 = 3.
     text = render_markdown([rl_row("dvpo", 600.0, [9.0, 2.0, 1.0]), rl_row("ppo", 1000.0, [9.0, 4.0, 2.0])],
                            "repro bench")
-    lines = text.splitlines()
-    start = lines.index("| method | train stage | peak PSS MiB | peak RSS MiB | s/iteration (after the 1st) | stage s "
-                        "| PSS / ppo | RSS / ppo | s/iteration / ppo |")
-    assert lines[start + 2] == "| dvpo | policy | 600 | 1200 | 1.50 | 10.0 | 0.60 | 0.60 | 0.50 |"
-    assert lines[start + 3] == "| ppo | policy | 1000 | 2000 | 3.00 | 10.0 | 1.00 | 1.00 | 1.00 |"
+    assert "Training stage alone, the paper's Table 3 layout (CPU):" in text.splitlines()
+    assert table3_lines([rl_row("dvpo", 600.0, [9.0, 2.0, 1.0]), rl_row("ppo", 1000.0, [9.0, 4.0, 2.0])]) == [
+        "| method | train stage | peak PSS MiB | s/step | peak PSS / ppo | s/step / ppo | stage s | response tokens |",
+        "| dvpo | policy | 600 | 1.50 | 0.60 | 0.50 | 10.0 | 16 |",
+        "| ppo | policy | 1000 | 3.00 | 1.00 | 1.00 | 10.0 | 16 |",
+    ]
+
+
+def test_table3_on_gpu_reports_the_busiest_gpu_in_gib_and_the_model_size():
+    rows = [rl_row("dvpo", 600.0, [9.0, 2.0]), rl_row("ppo", 1000.0, [9.0, 4.0])]
+    for r, gpus in zip(rows, ({"0": 20 * 1024.0, "1": 27.5 * 1024}, {"0": 41.25 * 1024, "1": 30 * 1024.0})):
+        r.device, r.params = "gpu", 3_212_749_824
+        r.record.stages[1].metrics.peak_gpu_mem_mib = gpus
+    text = render_table3(rows)
+    assert text.splitlines()[0] == "Training stage alone, the paper's Table 3 layout (GPU, 3.21B-parameter policy):"
+    assert table3_lines(rows) == [
+        "| method | train stage | memory/GPU GiB | s/step | memory/GPU / ppo | s/step / ppo | stage s "
+        "| response tokens |",
+        "| dvpo | policy | 27.50 | 2.00 | 0.67 | 0.50 | 10.0 | 16 |",
+        "| ppo | policy | 41.25 | 4.00 | 1.00 | 1.00 | 10.0 | 16 |",
+    ]
+    assert "- memory/GPU: peak NVML memory used on the stage's busiest GPU" in text
+
+
+def test_dpo_row_takes_its_step_time_from_logged_step_gaps_else_a_dash():
+    dpo = row("dpo", {"world": 1.0, "dpo": 8.0}, 0.5)
+    dpo.record.stages[1].train = {"train/loss_mean": {"values": [0.7, 0.6, 0.5]}}  # no timing series
+    ppo = rl_row("ppo", 1000.0, [9.0, 4.0])
+    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | - | 0.40 | - | 8.0 | - |"
+    dpo.step_gaps_s = [1.0, 2.0]
+    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | 1.50 | 0.40 | 0.38 | 8.0 | - |"
+
+
+def test_a_method_without_its_training_stage_renders_dashes():
+    broken = row("grpo", {"world": 1.0}, 0.5)  # its policy stage never ran
+    assert table3_lines([rl_row("ppo", 1000.0, [9.0, 4.0]), broken])[2] == "| grpo | - | - | - | - | - | - | - |"
+
+
+def test_logged_step_gaps_from_tensorboard_event_times(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path / "tb"))
+    for step, wall in ((2, 103.0), (1, 100.0), (3, 107.5)):  # out of order: gaps follow the step
+        writer.add_scalar("train/loss_mean", 0.5, step, walltime=wall)
+        writer.add_scalar("train/acc", 0.5, step, walltime=wall + 50)
+    writer.close()
+    assert logged_step_gaps(tmp_path / "tb") == [3.0, 4.5]
+    assert logged_step_gaps(tmp_path / "missing") == []
 
 
 def test_steady_mean_drops_the_first_iteration_only_when_there_are_more():

@@ -1,4 +1,4 @@
-"""Build the IMDB world: splits, BPE tokenizer, tiny Llama, gold reward, SFT and prompt files.
+"""Build the IMDB world: splits, BPE tokenizer, random-init Llama, gold reward, SFT and prompt files.
 
 Run as a stage: python -m repro.worlds.imdb.build --world JSON --model JSON --seed N --out DIR
 Everything is seeded; the output folder is keyed by the hash of these arguments.
@@ -16,8 +16,8 @@ from repro.spec import ImdbWorldSpec, ModelSpec
 from repro.store import atomic_write_json, write_jsonl
 from repro.worlds import WorldFiles
 from repro.worlds.imdb.gold import GoldReward
-
-SPECIAL_TOKENS = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
+from repro.worlds.imdb.model import init_model
+from repro.worlds.imdb.tokenizer import train_tokenizer
 
 
 def load_reviews() -> list[tuple[str, int]]:
@@ -56,31 +56,6 @@ def prompt_and_response(text: str, spec: ImdbWorldSpec) -> tuple[str, str]:
     return prompt, (" " + " ".join(rest)) if rest else ""
 
 
-def train_tokenizer(texts: list[str], vocab_size: int):
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
-                            special_tokens=list(SPECIAL_TOKENS.values()), show_progress=False)
-    return PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, **SPECIAL_TOKENS)
-
-
-def init_model(tokenizer, spec: ModelSpec, seed: int):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=spec.hidden_size, intermediate_size=spec.intermediate_size,
-        num_hidden_layers=spec.num_layers, num_attention_heads=spec.num_heads, num_key_value_heads=spec.num_heads,
-        max_position_embeddings=spec.max_position_embeddings, tie_word_embeddings=spec.tie_word_embeddings,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
-
-
 def prefix_copies(reviews: list[tuple[str, int]], rng: random.Random) -> list[tuple[str, int]]:
     """Short prefixes of reviews, so the gold classifier is calibrated on generation-length text."""
     out = []
@@ -105,7 +80,8 @@ def build(world: ImdbWorldSpec, model: ModelSpec, seed: int, out: Path) -> dict:
     train_prompts = [{"prompt": prompt_and_response(t, world)[0], "label": y} for t, y in splits["train_prompts"]]
     test_prompts = [{"prompt": prompt_and_response(t, world)[0], "label": y} for t, y in splits["test_prompts"]]
 
-    tokenizer = train_tokenizer([r["prompt"] + r["response"] for r in sft_rows], world.vocab_size)
+    tokenizer = train_tokenizer([r["prompt"] + r["response"] for r in sft_rows], world.vocab_size,
+                                pad_to=model.vocab_size)
     policy = init_model(tokenizer, model, seed)
     policy.save_pretrained(files.base_model)
     tokenizer.save_pretrained(files.base_model)
