@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
 from baselines.rm import reward_model_stages
 from repro.layout import Layout
 from repro.methods import Method
@@ -28,6 +28,9 @@ class GroupConfig(RLMethodConfig):
 class CriticFree(Method):
     estimator: ClassVar[str]
     train_stage = "policy"
+
+    def rollout_engine(self, spec: RunSpec) -> str | None:
+        return rollout_engine_label(spec.resources)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: RLMethodConfig = self.config_from(spec)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
 from baselines.rm import reward_model_stages
 from repro.layout import Layout
 from repro.methods import Method
@@ -31,6 +31,9 @@ class PPO(Method):
     train_stage = "policy"
     description = "PPO with a GAE critic and a reward model (openrlhf.cli.train_ppo_ray)"
     Config = PPOConfig
+
+    def rollout_engine(self, spec: RunSpec) -> str | None:
+        return rollout_engine_label(spec.resources)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: PPOConfig = self.config_from(spec)

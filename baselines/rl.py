@@ -70,6 +70,16 @@ def placement_flags(resources: Resources) -> dict[str, Any]:
     return flags
 
 
+def rollout_engine_label(resources: Resources) -> str:
+    """What placement_flags gives the rollout engine, in words, for the run record and the tables."""
+    flags = placement_flags(resources)
+    if resources.device == "cpu":
+        return (f"CPU: {flags['vllm.num_engines']} HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), "
+                "no preallocation")
+    return (f"vLLM: {flags['vllm.num_engines']} engine(s), gpu_memory_utilization {flags['vllm.gpu_memory_utilization']} "
+            f"preallocated per GPU, colocated {flags['train.colocate_all']}, sleep off")
+
+
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
     rl, gen = spec.rl, spec.generation
     prompts = rl.rollout_samples // plan.n_samples_per_prompt

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
 from baselines.rm import RewardModel, reward_model_stages
 from dvpo.openrlhf_hooks import DIGEST_ENV, MODE_ENV
 from repro.launch.env import stage_env
@@ -87,6 +87,9 @@ class DVPO(Method):
     train_stage = "policy"
     description = "DVPO: pretrained global value model, frozen during PPO-style training; no reward model, no critic"
     Config = DVPOConfig
+
+    def rollout_engine(self, spec: RunSpec) -> str | None:
+        return rollout_engine_label(spec.resources)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: DVPOConfig = self.config_from(spec)

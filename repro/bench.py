@@ -186,4 +186,7 @@ def render_table3(rows: list[BenchRow]) -> str:
         "(rollout, experience, training); DPO: wall-clock gaps between its logged optimiser steps",
         "the paper's steps-to-converge column has no counterpart: a few-step benchmark does not converge",
     ]
+    engines = sorted({r.record.rollout_engine for r in rows if r.record.rollout_engine})
+    if engines:  # a preallocated KV cache is in every RL method's memory peak and pulls the ratios towards 1
+        notes.append("rollout engine: " + " | ".join(engines))
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"

@@ -55,14 +55,16 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
     atomic_write_json(run_dir / "spec.json", plan.spec.model_dump(mode="json"))
     env = collect_env()
     atomic_write_json(run_dir / "env.json", env)
-    train_stage = METHODS.get(plan.method).train_stage
+    method = METHODS.get(plan.method)
+    train_stage, engine = method.train_stage, method().rollout_engine(plan.spec)
     if plan.layout.record_path.is_file():
         record = load_record(plan.layout.record_path)
-        record.env, record.launcher, record.train_stage = env, launcher, train_stage
+        record.env, record.launcher, record.train_stage, record.rollout_engine = env, launcher, train_stage, engine
         return record
     return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe, setting=plan.spec.setting,
                      seed=plan.spec.seed, launcher=launcher, created_at=now(), updated_at=now(),
-                     spec=json.loads(plan.spec.model_dump_json()), env=env, train_stage=train_stage)
+                     spec=json.loads(plan.spec.model_dump_json()), env=env, train_stage=train_stage,
+                     rollout_engine=engine)
 
 
 def list_records(results_root: Path | None = None) -> list[RunRecord]:

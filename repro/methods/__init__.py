@@ -34,3 +34,8 @@ class Method(ABC):
     @abstractmethod
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         """The method's pipeline, world and SFT included, as pure data."""
+
+    def rollout_engine(self, spec: RunSpec) -> str | None:
+        """The rollout engine and the memory it preallocates, for the record (None: the method samples
+        nothing online). A preallocated KV cache sits in every GPU memory peak, so tables print it."""
+        return None

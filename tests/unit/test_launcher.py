@@ -10,7 +10,7 @@ from repro.errors import MissingDependencyError, StageFailed
 from repro.launch.local import LocalLauncher
 from repro.spec import Resources
 from repro.stages import Stage, TokenCount
-from repro.store import RunRecord, load_record, now
+from repro.store import RunRecord, load_record, now, save_record
 
 
 def py(code: str) -> list[str]:
@@ -104,3 +104,19 @@ def test_force_reruns_completed_stages(tmp_path):
     LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
     again = LocalLauncher(load_record(rec_path), rec_path, force=True).run(pipeline(tmp_path))
     assert [s.status for s in again.stages] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize("method, device, expected", [
+    ("dvpo", "cpu", "CPU: 1 HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), no preallocation"),
+    ("ppo", "gpu", "vLLM: 8 engine(s), gpu_memory_utilization 0.5 preallocated per GPU, colocated True, sleep off"),
+    ("dpo", "cpu", None),
+])
+def test_record_names_the_rollout_engine_and_its_preallocation(results_root, method, device, expected):
+    from repro.runs import open_record, plan_run
+
+    gpu = ("resources.device=gpu", "resources.gpus_per_node=8") if device == "gpu" else ()
+    plan = plan_run(method, "imdb/smoke", overrides=gpu, results_root=results_root)
+    record = open_record(plan, "local")
+    assert record.rollout_engine == expected
+    save_record(record, plan.layout.record_path)
+    assert open_record(plan, "local").rollout_engine == expected  # a resumed run says the same
