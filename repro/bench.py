@@ -16,7 +16,8 @@ from pathlib import Path
 
 from repro.launch.local import LocalLauncher
 from repro.runs import open_record, plan_run
-from repro.store import RunRecord, StageMetrics, StageRecord
+from repro.store import RunRecord, StageRecord
+from repro.tables.build import logged_step_time_s, peak_memory_mib
 
 
 @dataclass
@@ -54,26 +55,16 @@ class BenchRow:
         includes the rollout engine's and the optimizers' warm-up, which would dominate a few-step benchmark).
         RL methods: OpenRLHF's timing/step_total per RL iteration (rollout + experience + training). Trainers
         that log no timing (DPO): the gaps between their logged optimiser steps, which start after the first."""
-        timing = self.train_series("train/timing/step_total")
-        if timing:
-            return steady_mean(timing)
+        stage = self.train_stage()
+        timed = logged_step_time_s(stage) if stage else None
+        if timed is not None:
+            return timed
         return sum(self.step_gaps_s) / len(self.step_gaps_s) if self.step_gaps_s else None
 
     def response_tokens(self) -> float | None:
         """Mean rollout response length: equal across methods when generation lengths are fixed."""
         lengths = self.train_series("train/rollout/response_length_mean")
         return sum(lengths) / len(lengths) if lengths else None
-
-
-def steady_mean(values: list[float]) -> float | None:
-    steady = values[1:] if len(values) > 1 else values
-    return sum(steady) / len(steady) if steady else None
-
-
-def peak_memory_mib(m: StageMetrics) -> float | None:
-    """Table 3's memory: peak NVML memory of the busiest GPU on GPU, else peak PSS of the stage's process
-    tree; one measure per device, never a fallback to the other (as in repro/tables' efficiency tables)."""
-    return max(m.peak_gpu_mem_mib.values()) if m.peak_gpu_mem_mib else m.peak_pss_mib
 
 
 def logged_step_gaps(tb_dir: Path, tag: str = "train/loss_mean") -> list[float]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from repro.errors import ReproError
-from repro.store import RunRecord
+from repro.store import RunRecord, StageMetrics, StageRecord
 from repro.tables.schema import Column, TableDefs
 
 # Rows in a stable, readable order: references first, the method under study last.
@@ -130,6 +130,24 @@ def scores_table(setting: str, records: list[RunRecord], defs: TableDefs) -> Tab
                  rows, notes)
 
 
+def peak_memory_mib(m: StageMetrics) -> float | None:
+    """A stage's memory peak, one measure per device and never a fallback to another: the peak NVML memory
+    of its busiest GPU on GPU, else the peak PSS of its process tree (repro bench reports the same)."""
+    return max(m.peak_gpu_mem_mib.values()) if m.peak_gpu_mem_mib else m.peak_pss_mib
+
+
+def steady_mean(values: list[float]) -> float | None:
+    """Mean without the first value when there are more: the first RL iteration carries the rollout
+    engine's and the optimisers' warm-up, which would dominate a few-step run."""
+    steady = values[1:] if len(values) > 1 else values
+    return sum(steady) / len(steady) if steady else None
+
+
+def logged_step_time_s(train: StageRecord) -> float | None:
+    """Seconds per RL iteration from OpenRLHF's timing/step_total (rollout, experience, training), warm-up left out."""
+    return steady_mean(train.train.get("train/timing/step_total", {}).get("values", []))
+
+
 def efficiency_metrics(record: RunRecord) -> dict[str, float]:
     """Peak memory and time per step of the method's training stage, measured by the shared sampler."""
     stages = {s.name: s for s in record.stages if s.metrics}
@@ -139,13 +157,14 @@ def efficiency_metrics(record: RunRecord) -> dict[str, float]:
         return out
     m = train.metrics
     out["train_wall_s"] = m.wall_s
-    # One measure per device, never a fallback to another: NVML per GPU, else PSS of the tree.
-    peak = max(m.peak_gpu_mem_mib.values()) if m.peak_gpu_mem_mib else m.peak_pss_mib
+    peak = peak_memory_mib(m)
     if peak is not None:
         out.update(peak_memory_mib=peak, peak_memory_gib=peak / 1024)
     steps = (train.train.get("train/loss_mean") or next(iter(train.train.values()), {})).get("n")
     if steps:
-        out.update(steps=steps, time_per_step_s=m.wall_s / steps)
+        # RL stages time their iterations themselves (as repro bench reports them); other trainers' steps
+        # are the stage's wall-clock over its steps, start-up and saving included.
+        out.update(steps=steps, time_per_step_s=logged_step_time_s(train) or m.wall_s / steps)
     return out
 
 

@@ -1,4 +1,5 @@
-from repro.bench import BenchRow, logged_step_gaps, render_markdown, render_table3, steady_mean
+from repro.bench import BenchRow, logged_step_gaps, render_markdown, render_table3
+from repro.tables.build import steady_mean
 from repro.store import RunRecord, StageMetrics, StageRecord, now
 
 

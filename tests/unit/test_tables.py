@@ -85,3 +85,13 @@ def test_csv_holds_raw_numbers():
 
 def test_missing_value_renders_as_gap_not_zero():
     assert Cell().text() == "—" and Cell(0.0, None, 1, ".1f").text() == "0.0"
+
+
+def test_time_per_step_is_the_rl_stages_own_timing_without_warm_up_else_wall_over_steps():
+    from repro.tables.build import efficiency_metrics
+
+    plain = synthetic_record("dpo", 0, {}, train_wall_s=60.0, steps=30)
+    assert efficiency_metrics(plain)["time_per_step_s"] == 2.0
+    rl = synthetic_record("dvpo", 0, {}, train_wall_s=60.0, steps=3)
+    rl.stages[-1].train["train/timing/step_total"] = {"n": 3, "values": [30.0, 4.0, 6.0]}
+    assert efficiency_metrics(rl)["time_per_step_s"] == 5.0  # as repro bench reports it, not 60 / 3
