@@ -30,7 +30,7 @@ class CriticFree(Method):
     train_stage = "policy"
 
     def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec.resources)
+        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: RLMethodConfig = self.config_from(spec)

@@ -33,7 +33,7 @@ class PPO(Method):
     Config = PPOConfig
 
     def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec.resources)
+        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: PPOConfig = self.config_from(spec)

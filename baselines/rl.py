@@ -20,7 +20,7 @@ from repro.launch.env import stage_env
 from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
-from repro.spec import Resources, RunSpec, Strict
+from repro.spec import Resources, RLSpec, RunSpec, Strict
 from repro.stages import Stage
 
 RL_REQUIRES = REQUIRES + ["ray"]
@@ -50,9 +50,9 @@ class RLPlan:
         return 2 + (kl_coef > 0) + (self.critic is not None) + (self.reward_model is not None)
 
 
-def placement_flags(resources: Resources) -> dict[str, Any]:
+def placement_flags(resources: Resources, rl: RLSpec) -> dict[str, Any]:
     """CPU: one logical GPU per group, nothing colocated. GPU: every group on the node's GPUs,
-    colocated (the paper's 8-GPU setting), one rollout engine per GPU."""
+    colocated (the paper's 8-GPU setting), one rollout engine per GPU with rl's memory share."""
     if resources.device == "cpu":
         per_group, colocate = 1, False
     else:
@@ -63,21 +63,23 @@ def placement_flags(resources: Resources) -> dict[str, Any]:
         "vllm.num_engines": per_group * resources.nodes,
         "vllm.tensor_parallel_size": 1,
         "vllm.sync_backend": "gloo" if resources.device == "cpu" else "nccl",
-        "vllm.gpu_memory_utilization": 0.5 if colocate else 0.9,
+        "vllm.gpu_memory_utilization": rl.rollout_memory_fraction if colocate else 0.9,
+        "vllm.enable_sleep": colocate and rl.rollout_sleep,
         "train.colocate_all": colocate,
         "ds.attn_implementation": attention(resources),
     })
     return flags
 
 
-def rollout_engine_label(resources: Resources) -> str:
+def rollout_engine_label(spec: RunSpec) -> str:
     """What placement_flags gives the rollout engine, in words, for the run record and the tables."""
-    flags = placement_flags(resources)
-    if resources.device == "cpu":
+    flags = placement_flags(spec.resources, spec.rl)
+    if spec.resources.device == "cpu":
         return (f"CPU: {flags['vllm.num_engines']} HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), "
                 "no preallocation")
     return (f"vLLM: {flags['vllm.num_engines']} engine(s), gpu_memory_utilization {flags['vllm.gpu_memory_utilization']} "
-            f"preallocated per GPU, colocated {flags['train.colocate_all']}, sleep off")
+            f"preallocated per GPU, colocated {flags['train.colocate_all']}, "
+            f"sleep {'on' if flags['vllm.enable_sleep'] else 'off'}")
 
 
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "ckpt.path": workdir / "ckpt",
         "logger.tensorboard_dir": workdir / "tb",
         "logger.wandb.run_name": plan.estimator,
-        **placement_flags(spec.resources),
+        **placement_flags(spec.resources, spec.rl),
         **plan.extra_flags,
     }
     return flags

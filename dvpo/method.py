@@ -89,7 +89,7 @@ class DVPO(Method):
     Config = DVPOConfig
 
     def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec.resources)
+        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: DVPOConfig = self.config_from(spec)

@@ -237,6 +237,15 @@ class RLSpec(TrainSpec):
     kl_target: float | None = Field(None, gt=0, description="adaptive KL target; None keeps kl_coef fixed")
     kl_horizon: int = Field(10000, gt=0, description="adaptive KL controller horizon (samples)")
     eps_clip: float = Field(0.2, gt=0, description="PPO clip range of the policy ratio")
+    rollout_memory_fraction: float = Field(
+        0.5, gt=0, lt=1, description="GPU: share of each GPU vLLM preallocates (weights + KV cache) when colocated "
+        "with the trained models; it is in every RL method's memory peak alike (CPU: unused)")
+    rollout_sleep: bool = Field(False, description="GPU: vLLM sleeps (frees its share) while the models train, "
+                                                   "OpenRLHF's --vllm.enable_sleep; peaks then reflect training")
+
+    @model_serializer(mode="wrap")
+    def _omit_rollout_memory_at_defaults(self, handler):
+        return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep")
 
 
 class MtBenchSpec(Strict):

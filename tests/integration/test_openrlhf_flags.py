@@ -17,7 +17,7 @@ INSTRUCT = "paper-instruct/llama3-8b-instruct-ultrafeedback"
 CASES = [("imdb", method, stage, ()) for method, stage in [("sft", "sft"), ("dpo", "dpo"), ("rm", "rm"),
                                                            ("ppo", "policy"), ("grpo", "policy"), ("dvpo", "policy")]]
 CASES += [(INSTRUCT, "sft", "sft", ("sft.skip=false",)), (INSTRUCT, "dpo", "dpo", ()), (INSTRUCT, "rm", "rm", ()),
-          (INSTRUCT, "ppo", "policy", ()), (INSTRUCT, "dvpo", "policy", ())]
+          (INSTRUCT, "ppo", "policy", ()), (INSTRUCT, "dvpo", "policy", ("rl.rollout_sleep=true",))]
 
 
 @functools.cache

@@ -120,3 +120,18 @@ def test_record_names_the_rollout_engine_and_its_preallocation(results_root, met
     assert record.rollout_engine == expected
     save_record(record, plan.layout.record_path)
     assert open_record(plan, "local").rollout_engine == expected  # a resumed run says the same
+
+
+def test_rollout_memory_share_and_sleep_reach_vllm_and_the_record_on_gpu(results_root):
+    from repro.runs import open_record, plan_run
+
+    gpu = ("resources.device=gpu", "resources.gpus_per_node=8")
+    plan = plan_run("dvpo", "imdb/smoke", overrides=(*gpu, "rl.rollout_memory_fraction=0.3", "rl.rollout_sleep=true"),
+                    results_root=results_root)
+    (policy,) = [s for s in plan.stages if s.name == "policy"]
+    argv = " ".join(policy.argv)
+    assert "--vllm.gpu_memory_utilization 0.3" in argv and "--vllm.enable_sleep" in argv
+    assert open_record(plan, "local").rollout_engine.endswith("gpu_memory_utilization 0.3 preallocated per GPU, "
+                                                             "colocated True, sleep on")
+    # Left at their defaults the fields are not in the spec dump: run ids of existing recipes stay put.
+    assert "rollout_sleep" not in plan_run("dvpo", "imdb/smoke", results_root=results_root).spec.rl.model_dump()
