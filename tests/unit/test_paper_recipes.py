@@ -50,10 +50,17 @@ def test_paper_recipe_validates_with_pinned_model_and_data(name):
 def test_recipes_share_one_base_file_and_only_set_their_model():
     for name in BASE + INSTRUCT:
         own = yaml.safe_load(recipe_path(name).read_text())
-        # everything else comes from the includes, but the instruction setting's switch to skip SFT
-        assert set(own) == {"include", "setting", "model"} | ({"sft"} if name in INSTRUCT else set()), name
+        # everything else comes from the includes, but the instruction setting's switch to skip SFT and the
+        # MT-Bench answer name FastChat maps to the model's conversation template
+        assert set(own) == {"include", "setting", "model"} | ({"sft", "eval"} if name in INSTRUCT else set()), name
         assert own.get("sft", {"skip": True}) == {"skip": True}
+        assert own.get("eval", {"mt_bench": {"model_id": "x"}}).keys() == {"mt_bench"}
+
         assert "../paper-common/include/ultrafeedback.yaml" in own["include"]
+    # FastChat's Llama3Adapter matches 'llama-3-' and its MistralAdapter 'mistral' in the name it is given
+    ids = {name: load_recipe(name).eval.mt_bench.model_id for name in INSTRUCT}
+    assert ids == {"paper-instruct/mistral-7b-instruct-ultrafeedback": "mistral-7b-instruct-repro",
+                   "paper-instruct/llama3-8b-instruct-ultrafeedback": "llama-3-8b-instruct-repro"}
 
 
 def test_a_model_that_does_not_fit_the_world_is_refused():
