@@ -57,6 +57,9 @@ class ModelSpec(Strict):
         None, gt=0, description="rows of the embedding and LM head, e.g. Llama 3's 128256 for a real model's memory: "
         "the world pads its tokenizer to this size with reserved tokens that no text tokenizes to, so every id the "
         "model can sample still decodes; None = the tokenizer's own size")
+    init_dtype: Literal["float32", "bfloat16"] = Field(
+        "float32", description="dtype the world initialises and saves the random weights in; bfloat16 halves the "
+        "world stage's host memory and disk for paper-size models (OpenRLHF trains in bf16 from either)")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> "ModelSpec":
@@ -68,7 +71,8 @@ class ModelSpec(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_defaults_added_later(self, handler):
-        return omit_when_default(handler(self), self, "num_kv_heads", "rope_theta", "rms_norm_eps", "vocab_size")
+        return omit_when_default(handler(self), self, "num_kv_heads", "rope_theta", "rms_norm_eps", "vocab_size",
+                                 "init_dtype")
 
 
 class ImdbWorldSpec(Strict):

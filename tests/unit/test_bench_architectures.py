@@ -85,3 +85,18 @@ def test_random_init_model_has_one_row_per_padded_id_and_grouped_kv_heads():
     assert model.model.layers[0].self_attn.k_proj.weight.shape == (2 * 8, 32)  # 2 kv heads of width 32 / 4
     with pytest.raises(ValueError, match="model.vocab_size 512 but the tokenizer has"):
         init_model(train_tokenizer(TEXTS, 300), spec, seed=0)
+
+
+def test_paper_size_worlds_are_built_and_saved_in_bf16_without_touching_the_default(tmp_path):
+    import torch
+
+    tokenizer = train_tokenizer(TEXTS, 300)
+    small = ModelSpec(hidden_size=32, num_layers=1, num_heads=4, intermediate_size=64)
+    model = init_model(tokenizer, small.model_copy(update={"init_dtype": "bfloat16"}), seed=0)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    assert torch.get_default_dtype() == torch.float32  # restored for everything after the world
+    model.save_pretrained(tmp_path)
+    assert '"dtype": "bfloat16"' in (tmp_path / "config.json").read_text()
+    assert {p.dtype for p in init_model(tokenizer, small, seed=0).parameters()} == {torch.float32}
+    assert load_recipe("imdb/bench-llama3-8b").model.init_dtype == "bfloat16"
+    assert "init_dtype" not in load_recipe("imdb").model.model_dump()

@@ -31,4 +31,10 @@ def init_model(tokenizer, spec: ModelSpec, seed: int):
     config = llama_config(spec, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
                           tokenizer.pad_token_id)
     torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
+    # Built directly in the init dtype: an 8B model built in fp32 and cast afterwards would peak at 32 GB.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, spec.init_dtype))
+    try:
+        return LlamaForCausalLM(config)
+    finally:
+        torch.set_default_dtype(default)
