@@ -19,7 +19,8 @@ import yaml
 
 from repro.evals import parse_paired_args
 from repro.evals.alpaca_eval_api import judge_name
-from repro.evals.alpaca_eval_run import POLICY_STREAM, REFERENCE_STREAM, sample_outputs, world_prompts
+from repro.evals.alpaca_eval_run import (POLICY_STREAM, REFERENCE_STREAM, alpaca_eval_policy_row, sample_outputs,
+                                        world_prompts)
 from repro.evals.judge_key import judge_env, judge_key_problem
 from repro.spec import AlpacaEvalApiSpec
 from repro.store import atomic_write_json, read_jsonl
@@ -120,24 +121,14 @@ def write_judge(cfg: AlpacaEvalApiSpec, folder: Path, judge: str) -> Path:
 def judged(instructions: list[str], outputs: list[str], references: list[str], cfg: AlpacaEvalApiSpec, out: Path,
            seed: int) -> dict[str, float]:
     """alpaca_eval.evaluate with the API judge; '<judge>/<metric>' -> value, annotations kept under `out`."""
-    from alpaca_eval import evaluate
-
     judge = judge_name(cfg)
-
-    def rows(texts: list[str], generator: str) -> list[dict]:
-        return [{"instruction": i, "output": o, "generator": generator}
-                for i, o in zip(instructions, texts, strict=True)]
-
-    leaderboard, annotations = evaluate(
-        model_outputs=rows(outputs, "policy"), reference_outputs=rows(references, "reference"),
-        annotators_config=str(write_judge(cfg, out / "judge", judge)), name="policy", output_path=str(out),
-        precomputed_leaderboard=None, is_cache_leaderboard=False, caching_path=None,
+    row, annotations = alpaca_eval_policy_row(
+        instructions, outputs, references, out, seed,
+        annotators_config=str(write_judge(cfg, out / "judge", judge)),
         fn_metric="get_length_controlled_winrate" if cfg.length_controlled else "get_winrate",
         # save_weights_dir=None: the length-control fit would otherwise write into alpaca-eval's install.
         metric_kwargs={"save_weights_dir": None} if cfg.length_controlled else None,
-        sort_by="win_rate", is_return_instead_of_print=True, seed=seed,
     )
-    row = leaderboard.loc["policy"]
     metrics = {f"{judge}/{k}": float(row[k]) for k in KEPT_METRICS if k in row}
     # Judgments the annotator could not parse (or the API refused) drop out of n_total; count them.
     metrics[f"{judge}/n_failed"] = float(len(instructions) - row["n_total"])

@@ -71,28 +71,37 @@ def write_judge_config(folder: Path, name: str = JUDGE) -> Path:
     return cfg_dir / "configs.yaml"
 
 
-def judged_win_rate(instructions: Sequence[str], outputs: Sequence[str], reference_outputs: Sequence[str],
-                    scorer: Callable[[list[str]], Sequence[float]], out: Path, judge: str = JUDGE,
-                    seed: int = 0) -> dict[str, float]:
-    """alpaca_eval.evaluate on paired (instruction, output) lists, the i-th output against the i-th reference.
+def alpaca_eval_policy_row(instructions: Sequence[str], outputs: Sequence[str], reference_outputs: Sequence[str],
+                           out: Path, seed: int, **judge_kwargs):
+    """alpaca_eval.evaluate of the i-th output against the i-th reference, every AlpacaEval evaluator's one call.
 
-    AlpacaEval pairs outputs by instruction, so instructions must be unique (one sample per prompt).
-
-    Returns '<judge>/<metric>' -> value; annotations and leaderboard.csv are kept under `out`."""
+    AlpacaEval pairs outputs by instruction, so instructions must be unique (one sample per prompt). Nothing is
+    cached or read from a precomputed leaderboard; annotations and leaderboard.csv are kept under `out`.
+    judge_kwargs name the judge (annotators_config, fn_completions, fn_metric...). Returns the policy's
+    leaderboard row and the annotations."""
     from alpaca_eval import evaluate
 
     def rows(texts: Sequence[str], generator: str) -> list[dict]:
         return [{"instruction": i, "output": o, "generator": generator}
                 for i, o in zip(instructions, texts, strict=True)]
 
-    leaderboard, _ = evaluate(
+    leaderboard, annotations = evaluate(
         model_outputs=rows(outputs, "policy"), reference_outputs=rows(reference_outputs, "reference"),
-        annotators_config=str(write_judge_config(out, judge)), fn_completions=score_judge(scorer),
         name="policy", output_path=str(out), precomputed_leaderboard=None, is_cache_leaderboard=False,
-        caching_path=None, fn_metric="get_winrate", sort_by="win_rate", is_return_instead_of_print=True,
-        seed=seed,
+        caching_path=None, sort_by="win_rate", is_return_instead_of_print=True, seed=seed, **judge_kwargs,
     )
-    row = leaderboard.loc["policy"]
+    return leaderboard.loc["policy"], annotations
+
+
+def judged_win_rate(instructions: Sequence[str], outputs: Sequence[str], reference_outputs: Sequence[str],
+                    scorer: Callable[[list[str]], Sequence[float]], out: Path, judge: str = JUDGE,
+                    seed: int = 0) -> dict[str, float]:
+    """AlpacaEval's win rate of outputs over reference_outputs with the local judge `scorer` prefers.
+
+    Returns '<judge>/<metric>' -> value."""
+    row, _ = alpaca_eval_policy_row(instructions, outputs, reference_outputs, out, seed,
+                                    annotators_config=str(write_judge_config(out, judge)),
+                                    fn_completions=score_judge(scorer), fn_metric="get_winrate")
     return {f"{judge}/{k}": float(row[k]) for k in KEPT_METRICS if k in row}
 
 
