@@ -18,21 +18,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def omit_when_off(data: dict, *flags: str) -> dict:
-    """A serializer's dump without the named flags while they are False.
-
-    For switches added after runs existed: left out while off, the spec dump (and so every run id
-    and shared-stage key) of a recipe that does not turn them on stays exactly what it was."""
-    for name in flags:
-        if data.get(name) is False:
-            data.pop(name)
-    return data
-
-
 def omit_when_default(data: dict, spec: BaseModel, *fields: str) -> dict:
-    """A serializer's dump without the named fields while they hold their declared default (None included).
+    """A serializer's dump without the named fields while they hold their declared default (None, False...).
 
-    omit_when_off's reason, for fields that are not switches: an older recipe's dump stays what it was."""
+    For fields added after runs existed: left out at their defaults, the spec dump (and so every run id and
+    shared-stage key) of a recipe that does not set them stays exactly what it was."""
     for name in fields:
         if name in data and data[name] == type(spec).model_fields[name].default:
             data.pop(name)
@@ -104,7 +94,7 @@ class PretrainedModelSpec(Strict):
 
     @model_serializer(mode="wrap")
     def _omit_chat_template_when_off(self, handler):
-        return omit_when_off(handler(self), "chat_template")
+        return omit_when_default(handler(self), self, "chat_template")
 
 
 class UltraFeedbackSourceSpec(Strict):
@@ -223,7 +213,7 @@ class SFTSpec(TrainSpec):
 
     @model_serializer(mode="wrap")
     def _omit_skip_when_off(self, handler):
-        return omit_when_off(handler(self), "skip")
+        return omit_when_default(handler(self), self, "skip")
 
 
 class RLSpec(TrainSpec):
@@ -357,11 +347,7 @@ class EvalSpec(Strict):
     def _omit_absent_benchmarks(self, handler):
         # Absent sections are left out of the dump so that the specs (and run ids) of recipes
         # without these evaluators stay exactly what they were before the sections existed.
-        data = handler(self)
-        for name in EVALUATOR_SECTIONS:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
+        return omit_when_default(handler(self), self, *EVALUATOR_SECTIONS)
 
 
 class Resources(Strict):
