@@ -10,10 +10,9 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
 from baselines.rm import reward_model_stages
 from repro.layout import Layout
-from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
 from repro.stages import Stage
@@ -25,12 +24,8 @@ class GroupConfig(RLMethodConfig):
     n_samples_per_prompt: int = Field(4, gt=1, description="samples per prompt forming one baseline group")
 
 
-class CriticFree(Method):
+class CriticFree(RayPPOMethod):
     estimator: ClassVar[str]
-    train_stage = "policy"
-
-    def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: RLMethodConfig = self.config_from(spec)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
 from baselines.rm import reward_model_stages
 from repro.layout import Layout
-from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
 from repro.stages import Stage
@@ -26,14 +25,10 @@ class PPOConfig(RLMethodConfig):
     lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda")
 
 
-class PPO(Method):
+class PPO(RayPPOMethod):
     name = "ppo"
-    train_stage = "policy"
     description = "PPO with a GAE critic and a reward model (openrlhf.cli.train_ppo_ray)"
     Config = PPOConfig
-
-    def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: PPOConfig = self.config_from(spec)

@@ -19,6 +19,7 @@ from baselines.openrlhf_cli import REQUIRES, attention, prompt_flags, ray_prefix
 from repro.launch.env import stage_env
 from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
+from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import Resources, RLSpec, RunSpec, Strict
 from repro.stages import Stage
@@ -80,6 +81,15 @@ def rollout_engine_label(spec: RunSpec) -> str:
     return (f"vLLM: {flags['vllm.num_engines']} engine(s), gpu_memory_utilization {flags['vllm.gpu_memory_utilization']} "
             f"preallocated per GPU, colocated {flags['train.colocate_all']}, "
             f"sleep {'on' if flags['vllm.enable_sleep'] else 'off'}")
+
+
+class RayPPOMethod(Method):
+    """A method whose training is one OpenRLHF Ray PPO stage, `policy`, fed by a rollout engine."""
+
+    train_stage = "policy"
+
+    def rollout_engine(self, spec: RunSpec) -> str | None:
+        return rollout_engine_label(spec)
 
 
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:

@@ -9,12 +9,11 @@ from typing import Literal
 from pydantic import Field
 
 from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
-from baselines.rl import RLMethodConfig, RLPlan, ray_ppo_stage, rollout_engine_label
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
 from baselines.rm import RewardModel, reward_model_stages
 from dvpo.openrlhf_hooks import DIGEST_ENV, MODE_ENV
 from repro.launch.env import stage_env
 from repro.layout import Layout
-from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec, TrainSpec, section_digest
 from repro.stages import Stage, TokenCount
@@ -82,14 +81,10 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
     )
 
 
-class DVPO(Method):
+class DVPO(RayPPOMethod):
     name = "dvpo"
-    train_stage = "policy"
     description = "DVPO: pretrained global value model, frozen during PPO-style training; no reward model, no critic"
     Config = DVPOConfig
-
-    def rollout_engine(self, spec: RunSpec) -> str | None:
-        return rollout_engine_label(spec)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: DVPOConfig = self.config_from(spec)
