@@ -11,7 +11,6 @@ from typing import ClassVar
 from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
-from baselines.rm import reward_model_stages
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -30,12 +29,11 @@ class CriticFree(RayPPOMethod):
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: RLMethodConfig = self.config_from(spec)
         pipe = Pipeline.start(spec, layout)
-        rm = reward_model_stages(spec, layout, pipe, pipe.add_pairs())
+        rm = pipe.add_reward_model(pipe.add_pairs())
         plan = RLPlan(estimator=self.estimator, n_samples_per_prompt=cfg.n_samples_per_prompt,
                       reward_model=rm.model, inputs=[str(rm.model)])
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.stages + rm.stages + [policy] + pipe.evaluate(policy=layout.stage_dir("policy") / "model",
-                                                                  needs=["policy"])
+        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"])
 
 
 class GRPO(CriticFree):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
-from baselines.openrlhf_cli import REQUIRES, prompt_flags, python_module_argv, train_flags
-from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
+from repro.stages.openrlhf import prompt_flags, train_flags, trainer_stage
 
 
 class DPOConfig(TrainSpec):
@@ -48,16 +45,9 @@ class DPO(Method):
             "model.nll_loss_coef": cfg.nll_loss_coef,
             **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "dpo"),
         }
-        dpo = Stage(
-            name="dpo",
-            argv=python_module_argv("openrlhf.cli.train_dpo", spec.resources, flags),
-            env=stage_env(spec.resources),
-            resources=spec.resources,
-            workdir=str(workdir),
-            needs=["pairs"],
+        dpo = trainer_stage(
+            spec, "dpo", "openrlhf.cli.train_dpo", flags, workdir, needs=["pairs"],
             inputs=[str(pipe.sft_model), str(train)],
-            requires=REQUIRES,
             tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs),
-            tensorboard_dir=str(workdir / "tb"),
         )
-        return pipe.stages + [dpo] + pipe.evaluate(policy=Path(workdir / "model"), needs=["dpo"])
+        return pipe.finish(dpo, policy=workdir / "model", needs=["dpo"])

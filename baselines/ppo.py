@@ -1,7 +1,7 @@
 """PPO with a GAE critic through OpenRLHF's Ray PPO: actor, reference, critic and reward model.
 
 The critic starts from the SFT policy (value head freshly initialised, as OpenRLHF does when
-the critic and actor paths match) and the reward model is the shared one from baselines/rm.py.
+the critic and actor paths match) and the reward model is the shared one (repro/pipeline/reward_model.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
-from baselines.rm import reward_model_stages
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -33,7 +32,7 @@ class PPO(RayPPOMethod):
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: PPOConfig = self.config_from(spec)
         pipe = Pipeline.start(spec, layout)
-        rm = reward_model_stages(spec, layout, pipe, pipe.add_pairs())
+        rm = pipe.add_reward_model(pipe.add_pairs())
         plan = RLPlan(
             estimator="gae", n_samples_per_prompt=cfg.n_samples_per_prompt, reward_model=rm.model,
             critic=pipe.sft_model, inputs=[str(rm.model)],
@@ -47,5 +46,4 @@ class PPO(RayPPOMethod):
             },
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.stages + rm.stages + [policy] + pipe.evaluate(policy=layout.stage_dir("policy") / "model",
-                                                                  needs=["policy"])
+        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"])

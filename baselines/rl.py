@@ -15,14 +15,13 @@ from typing import Any
 
 from pydantic import Field
 
-from baselines.openrlhf_cli import REQUIRES, attention, prompt_flags, ray_prefix, render_flags
-from repro.launch.env import stage_env
-from repro.launch.openrlhf_entry import ENV_VAR as EFFECTIVE_ARGS_ENV
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.spec import Resources, RLSpec, RunSpec, Strict
 from repro.stages import Stage
+from repro.stages.env import stage_env
+from repro.stages.openrlhf import EFFECTIVE_ARGS_ENV, REQUIRES, attention, prompt_flags, ray_prefix, render_flags
 
 RL_REQUIRES = REQUIRES + ["ray"]
 

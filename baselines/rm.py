@@ -1,77 +1,13 @@
-"""Reward model through openrlhf.cli.train_rm on the world's preference pairs.
-
-Shared by PPO, GRPO and REINFORCE++ at a given seed (keyed by content, like SFT), and followed
-by a preference-accuracy stage on held-out pairs (repro/evals/pair_accuracy.py). The `rm`
-method is that alone: a reward model and its accuracy.
-"""
+"""The `rm` method: the shared reward model (openrlhf.cli.train_rm) and its accuracy on held-out pairs,
+nothing else (repro/pipeline/reward_model.py builds both stages)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from baselines.openrlhf_cli import REQUIRES, prompt_flags, python_module_argv, single_process_prefix, train_flags
-from repro.launch.env import stage_env
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
-from repro.spec import RunSpec, section_digest
-from repro.stages import Stage, TokenCount
-from repro.worlds import PairFiles
-
-
-@dataclass
-class RewardModel:
-    stages: list[Stage]
-    model: Path
-
-
-def pair_accuracy_stage(spec: RunSpec, name: str, model: Path, kind: str, pairs: PairFiles, workdir: Path,
-                        needs: list[str], shared: bool = False) -> Stage:
-    """Held-out preference accuracy of a reward model ('reward') or value model ('critic');
-    metrics land in the record as '<needs[0]>/pair_accuracy' etc."""
-    resources = spec.resources.single_node()
-    args = ["--model", str(model), "--kind", kind, "--pairs", str(pairs.test), "--prefix", needs[0],
-            "--out", str(workdir / "report.json"), *(["--chat-template"] if spec.uses_chat_template else [])]
-    return Stage(
-        name=name, argv=single_process_prefix("repro.evals.pair_accuracy", resources) + args,
-        env=stage_env(resources), resources=resources, workdir=str(workdir), needs=needs,
-        inputs=[str(model), str(pairs.test)], requires=REQUIRES, shared=shared, report=str(workdir / "report.json"),
-    )
-
-
-def reward_model_stages(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles) -> RewardModel:
-    key = section_digest(Path(pairs.root).name, spec.reward_model, spec.seed, spec.resources.device)
-    workdir = layout.shared_dir("rm", key)
-    train, test = (pairs.reward_dataset(split, spec.uses_chat_template) for split in ("train", "test"))
-    flags = {
-        "model.model_name_or_path": pipe.sft_model,
-        "data.dataset": train,
-        # train_rm otherwise carves an eval split of 1% of the rows, empty on small data.
-        "eval.dataset": test,
-        "data.prompt_key": "prompt",
-        "data.chosen_key": "chosen",
-        "data.rejected_key": "rejected",
-        **prompt_flags(spec),
-        "ds.value_head_prefix": "score",
-        **train_flags(spec.reward_model, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "rm"),
-    }
-    train = Stage(
-        name="rm",
-        argv=python_module_argv("openrlhf.cli.train_rm", spec.resources, flags),
-        env=stage_env(spec.resources),
-        resources=spec.resources,
-        workdir=str(workdir),
-        needs=["pairs"],
-        inputs=[str(pipe.sft_model), str(train), str(test)],
-        requires=REQUIRES,
-        shared=True,
-        tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=spec.reward_model.epochs),
-        tensorboard_dir=str(workdir / "tb"),
-    )
-    accuracy = pair_accuracy_stage(spec, "rm-accuracy", workdir / "model", "reward", pairs,
-                                   layout.shared_dir("rm-accuracy", key), needs=["rm"], shared=True)
-    return RewardModel([train, accuracy], workdir / "model")
+from repro.spec import RunSpec
+from repro.stages import Stage
 
 
 class RM(Method):
@@ -81,5 +17,5 @@ class RM(Method):
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         pipe = Pipeline.start(spec, layout)
-        pairs = pipe.add_pairs()
-        return pipe.stages + reward_model_stages(spec, layout, pipe, pairs).stages
+        pipe.add_reward_model(pipe.add_pairs())
+        return pipe.stages

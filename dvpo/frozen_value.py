@@ -18,7 +18,7 @@ import torch
 from openrlhf.models import get_llm_for_sequence_regression
 from openrlhf.trainer.ray.launcher import BaseModelActor
 
-from dvpo.openrlhf_hooks import DIGEST_ENV
+from dvpo.hook_env import DIGEST_ENV
 
 
 def parameter_digest(module: torch.nn.Module) -> str:

@@ -8,15 +8,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from baselines.openrlhf_cli import REQUIRES, python_module_argv, train_flags
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
-from baselines.rm import RewardModel, reward_model_stages
-from dvpo.openrlhf_hooks import DIGEST_ENV, MODE_ENV
-from repro.launch.env import stage_env
+from dvpo.hook_env import DIGEST_ENV, MODE_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
+from repro.pipeline.reward_model import RewardModel
 from repro.spec import RunSpec, TrainSpec, section_digest
 from repro.stages import Stage, TokenCount
+from repro.stages.openrlhf import train_flags, trainer_stage
 from repro.worlds import PairFiles
 
 ZERO_REWARD = Path(__file__).parent / "zero_reward.py"
@@ -71,13 +70,12 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         "ds.value_head_prefix": "score",
         **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "gvm"),
     }
-    return Stage(
-        name="gvm", argv=python_module_argv("dvpo.gvm.train", spec.resources, flags), env=stage_env(spec.resources),
-        resources=spec.resources, workdir=str(workdir), needs=["pairs"] + (["rm"] if reward_model else []),
+    return trainer_stage(
+        spec, "gvm", "dvpo.gvm.train", flags, workdir, needs=["pairs"] + (["rm"] if reward_model else []),
         inputs=[str(pipe.sft_model), str(pairs.train), str(pairs.test)]
-        + ([str(reward_model.model)] if reward_model else []), requires=REQUIRES,
+        + ([str(reward_model.model)] if reward_model else []),
         tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs * cfg.inner_epochs),
-        tensorboard_dir=str(workdir / "tb"), report=str(workdir / "report.json"), shared=True,
+        report=str(workdir / "report.json"), shared=True,
     )
 
 
@@ -90,7 +88,7 @@ class DVPO(RayPPOMethod):
         cfg: DVPOConfig = self.config_from(spec)
         pipe = Pipeline.start(spec, layout)
         pairs = pipe.add_pairs()
-        rm = reward_model_stages(spec, layout, pipe, pairs) if cfg.gvm.returns == "reward_model" else None
+        rm = pipe.add_reward_model(pairs) if cfg.gvm.returns == "reward_model" else None
         gvm = gvm_stage(spec, layout, pipe, pairs, cfg.gvm, rm)
         gvm_model = Path(gvm.workdir) / "model"
         policy_dir = layout.stage_dir("policy")
@@ -106,4 +104,4 @@ class DVPO(RayPPOMethod):
                        DIGEST_ENV: str(policy_dir / "gvm_digest.json")},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
-        return pipe.stages + (rm.stages if rm else []) + [gvm, policy] + pipe.evaluate(policy=policy_dir / "model", needs=["policy"])
+        return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"])

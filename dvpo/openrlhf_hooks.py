@@ -1,4 +1,4 @@
-"""The only places DVPO reaches into OpenRLHF's private structure (pinned to 0.11.2).
+"""The only places DVPO reaches into OpenRLHF's private structure (pinned: repro/versions.py).
 
 1. `train_ppo_ray.train` builds the critic group from `ppo_critic.CriticModelActor`, looked up by
    name when the CLI module runs: pointing that name at FrozenValueActor puts the frozen GVM in
@@ -17,9 +17,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 
-PINNED_OPENRLHF = "0.11.2"
-MODE_ENV = "REPRO_DVPO_ADVANTAGE"  # gae_frozen_v | q_as_advantage
-DIGEST_ENV = "REPRO_GVM_DIGEST"  # where the frozen GVM actor writes its parameter digests
+from dvpo.hook_env import MODE_ENV
+from repro.versions import OPENRLHF_VERSION as PINNED_OPENRLHF
 
 
 def check_version() -> None:

@@ -225,11 +225,11 @@ def cancel(run_id: Annotated[str, typer.Argument(help="a run submitted to Slurm"
 def find_record(run_id: str, results: Path | None):
     from repro.errors import UnknownNameError
     from repro.layout import Layout, default_results_root
-    from repro.runs import list_records
+    from repro.store import list_records
 
     layout = Layout(results or default_results_root(), run_id)
     if not layout.record_path.is_file():
-        raise UnknownNameError("run", run_id, [r.run_id for r in list_records(results)])
+        raise UnknownNameError("run", run_id, [r.run_id for r in list_records(results or default_results_root())])
     from repro.store import load_record
 
     return load_record(layout.record_path), layout.record_path
@@ -299,9 +299,9 @@ def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit 
            results: ResultsOpt = None) -> None:
     """Show runs, or one run's stages with time and peak memory."""
     if run_id is None:
-        from repro.runs import list_records
+        from repro.store import list_records
 
-        records = list_records(results)
+        records = list_records(results or default_results_root())
         table = Table("run", "method", "seed", "status", "stages", "gold reward")
         for r in records:
             done = sum(s.status in ("completed", "skipped") for s in r.stages)

@@ -83,7 +83,7 @@ METHODS.register("grpo", "baselines.critic_free:GRPO")
 METHODS.register("reinforce_pp", "baselines.critic_free:ReinforcePP")
 METHODS.register("rloo", "baselines.critic_free:RLOO")
 METHODS.register("dvpo", "dvpo.method:DVPO")
-METHODS.register("checkpoint", "repro.evals.checkpoint:Checkpoint")
+METHODS.register("checkpoint", "baselines.checkpoint:Checkpoint")
 
 WORLDS: Registry = Registry("world", "repro.worlds:World")
 WORLDS.register("imdb", "repro.worlds.imdb:ImdbWorld")

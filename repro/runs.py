@@ -10,7 +10,7 @@ from repro.layout import Layout, default_results_root, run_id_for
 from repro.recipes import load_recipe
 from repro.registry import METHODS
 from repro.spec import RunSpec
-from repro.stages import Stage, topological_order
+from repro.stages import Stage, env_prefix, topological_order
 from repro.store import RunRecord, atomic_write_json, load_record, now
 
 
@@ -35,8 +35,6 @@ def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple
 
 def render_dry_run(plan: Plan) -> str:
     """Every stage's environment and full command line, as a shell script would run them."""
-    from repro.launch.local import env_prefix
-
     lines = [f"# run {plan.layout.run_id}  (method {plan.method}, recipe {plan.recipe}, seed {plan.spec.seed})",
              f"# results: {plan.layout.run_dir}"]
     for stage in plan.stages:
@@ -66,7 +64,3 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
                      spec=json.loads(plan.spec.model_dump_json()), env=env, train_stage=train_stage,
                      rollout_engine=engine)
 
-
-def list_records(results_root: Path | None = None) -> list[RunRecord]:
-    root = (results_root or default_results_root()) / "runs"
-    return [load_record(p) for p in sorted(root.glob("*/record.json"))]

@@ -135,3 +135,8 @@ def hash_path(path: Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()[:16]
+
+
+def list_records(results_root: Path) -> list[RunRecord]:
+    """Every run's record under a results root (results/runs/*/record.json), in run-id order."""
+    return [load_record(p) for p in sorted((results_root / "runs").glob("*/record.json"))]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import warnings
 
-OPENRLHF_VERSION = "0.11.2"
+from repro.versions import OPENRLHF_VERSION
 
 
 class OpenRLHFVersionError(RuntimeError):

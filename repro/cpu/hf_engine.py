@@ -4,7 +4,7 @@ OpenRLHF's RolloutRayActor sends one `generate` call per sample and awaits them 
 Generating them one by one would make rollouts ~50x slower than needed, so concurrent requests
 are gathered for a few milliseconds and generated as one left-padded batch (requests with the
 same sampling settings only). Weight updates arrive over the gloo group built by
-`vllm_shim.StatelessProcessGroup` and are copied into the HF model by parameter name.
+`gloo_sync.StatelessProcessGroup` and are copied into the HF model by parameter name.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 import torch
+
+from repro.cpu.gloo_sync import PyNcclCommunicator, StatelessProcessGroup
 
 # How long the first request of a batch waits for others before generation starts.
 BATCH_WINDOW_S = 0.05
@@ -161,8 +163,6 @@ class HFAsyncEngine:
 
     def _rpc_init_process_group(self, master_address, master_port, rank_offset, world_size, group_name,
                                 backend, use_ray):
-        from repro.cpu.vllm_shim import PyNcclCommunicator, StatelessProcessGroup
-
         if use_ray:
             raise NotImplementedError("repro.cpu's engine syncs weights over gloo; drop --vllm.sync_with_ray")
         group = StatelessProcessGroup.create(master_address, master_port, rank_offset, world_size)

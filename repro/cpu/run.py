@@ -15,7 +15,7 @@ import socket
 import sys
 
 from repro.cpu import check_openrlhf_version
-from repro.launch.env import cache_root
+from repro.stages.env import cache_root
 from repro.launch.openrlhf_entry import record_effective_args
 
 

@@ -15,8 +15,9 @@ import sys
 import types
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
+
+from repro.cpu.gloo_sync import PyNcclCommunicator, StatelessProcessGroup
 
 # OpenRLHF asserts vLLM > 0.8.5 and switches code paths at 0.9 / 0.16; claim a version on the
 # code paths that need nothing CUDA-specific.
@@ -55,39 +56,6 @@ class AsyncEngineArgs:
     def __init__(self, model: str, seed: int = 0, dtype: str = "bfloat16", max_model_len: int | None = None,
                  **extra: Any) -> None:
         self.model, self.seed, self.dtype, self.max_model_len, self.extra = model, seed, dtype, max_model_len, extra
-
-
-class StatelessProcessGroup:
-    """vllm.distributed.utils.StatelessProcessGroup: a group outside torch's default one (gloo here).
-
-    OpenRLHF's actor rank 0 and every rollout engine meet here to broadcast weights.
-    """
-
-    def __init__(self, group, rank: int, world_size: int, store) -> None:
-        self.group, self.rank, self.world_size, self.store = group, rank, world_size, store
-
-    @classmethod
-    def create(cls, host: str, port: int, rank: int, world_size: int, store_timeout: int = 300):
-        import torch.distributed as dist
-
-        store = dist.TCPStore(host, port, world_size, is_master=rank == 0,
-                              timeout=timedelta(seconds=store_timeout), use_libuv=False)
-        group = dist.ProcessGroupGloo(dist.PrefixStore("repro-weight-sync", store), rank, world_size)
-        return cls(group, rank, world_size, store)
-
-
-class PyNcclCommunicator:
-    """vllm...pynccl.PyNcclCommunicator over the gloo group: broadcast is all OpenRLHF calls."""
-
-    def __init__(self, group: StatelessProcessGroup, device=None) -> None:
-        self.group = group
-
-    def broadcast(self, tensor, src: int, stream=None) -> None:
-        # gloo cannot broadcast bf16 on every build; ship float32 and cast back in place.
-        buf = tensor.detach().float().contiguous()
-        self.group.group.broadcast(buf, src).wait()
-        if self.group.rank != src:
-            tensor.copy_(buf)
 
 
 def _async_llm_engine():

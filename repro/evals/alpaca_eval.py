@@ -32,7 +32,7 @@ class AlpacaEvalRMJudgeEvaluator(AlpacaEvalEvaluator):
 
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
               needs: list[str]) -> Stage:
-        from baselines.openrlhf_cli import single_process_prefix
+        from repro.stages.openrlhf import single_process_prefix
 
         base = super().stage(spec, layout, world, policy, reference, needs)
         args = base.argv[base.argv.index(self.module) + 1:]

@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from rich.console import Console
 from repro.errors import MissingDependencyError, StageFailed
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
-from repro.stages import Stage, topological_order
+from repro.stages import Stage, env_prefix, topological_order
 from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, load_record, now, save_record
 
 LOG_TAIL_LINES = 40
@@ -235,6 +234,3 @@ class LocalLauncher:
             self.record.fingerprints[name] = hash_path(Path(path))
         self.save()
 
-
-def env_prefix(stage: Stage) -> str:
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(stage.env.items()))

@@ -20,7 +20,7 @@ from argparse import Namespace
 from types import SimpleNamespace
 from pathlib import Path
 
-ENV_VAR = "REPRO_EFFECTIVE_ARGS"
+from repro.stages.openrlhf import EFFECTIVE_ARGS_ENV as ENV_VAR
 
 
 def to_plain(value):

@@ -13,9 +13,9 @@ from pathlib import Path
 from submitit.slurm import slurm as submitit_slurm
 
 from repro.launch.profiles import ClusterProfile, executor_parameters
-from repro.launch.local import env_prefix
 from repro.launch.ray_cluster import render_bootstrap
 from repro.runs import Plan
+from repro.stages import env_prefix
 
 SUBMITIT_VERSION = "1.5.4"
 

@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from repro.errors import ReproError
-from repro.runs import list_records
-from repro.store import atomic_write_text
+from repro.layout import default_results_root
+from repro.store import atomic_write_text, list_records
 from repro.tables.build import build_all, device_of
 from repro.tables.render import RENDERERS
 from repro.tables.schema import load_table_defs
@@ -16,7 +16,7 @@ from repro.tables.schema import load_table_defs
 def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
                  allow_mixed: bool = False) -> list[str]:
     """Returns what to print: the Markdown tables when out_dir is None, else the files written."""
-    records = list_records(results)
+    records = list_records(results or default_results_root())
     if recipe:
         from repro.recipes import load_recipe
 

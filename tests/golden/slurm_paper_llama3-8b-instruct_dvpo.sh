@@ -84,7 +84,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dvpo-s0-2fef4f641a/
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m baselines.sft_link --base-model <results>/shared/world-983725d92e7b/base_model --out <results>/shared/sft-8c23600b80f6
+#   python -m repro.pipeline.sft_link --base-model <results>/shared/world-983725d92e7b/base_model --out <results>/shared/sft-8c23600b80f6
 
 # ===== job pairs =====
 #!/bin/bash

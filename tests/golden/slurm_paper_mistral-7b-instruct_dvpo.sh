@@ -84,7 +84,7 @@ srun --unbuffered --output <results>/runs/mistral-7b-instruct-dvpo-s0-d7fb0c9865
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m baselines.sft_link --base-model <results>/shared/world-3367e4cf6ba4/base_model --out <results>/shared/sft-74016a7742f1
+#   python -m repro.pipeline.sft_link --base-model <results>/shared/world-3367e4cf6ba4/base_model --out <results>/shared/sft-74016a7742f1
 
 # ===== job pairs =====
 #!/bin/bash

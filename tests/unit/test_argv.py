@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from baselines.openrlhf_cli import launch_prefix, render_flags
+from repro.stages.openrlhf import launch_prefix, render_flags
 from repro.runs import plan_run, render_dry_run
 from repro.spec import Resources
 from tests.conftest import check_golden, normalise

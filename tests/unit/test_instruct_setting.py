@@ -67,7 +67,7 @@ def test_skipped_sft_is_a_link_stage_and_every_method_starts_from_the_base_model
     spec = load_recipe(INSTRUCT[0])
     by_name = stages(method, INSTRUCT[0], results_root)
     sft, world = by_name["sft"], by_name["world"]
-    assert "openrlhf.cli.train_sft" not in sft.argv and "baselines.sft_link" in sft.argv
+    assert "openrlhf.cli.train_sft" not in sft.argv and "repro.pipeline.sft_link" in sft.argv
     assert sft.resources == spec.resources.single_node() and sft.shared and sft.needs == ["world"]
     assert flag(sft.argv, "--base-model") == str(Path(world.workdir) / "base_model")
     policy = str(Path(sft.workdir) / "model")  # the link to the base model
@@ -93,7 +93,7 @@ def test_skipped_sft_has_its_own_key_shared_across_seeds(results_root):
 
 
 def run_link(base: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "baselines.sft_link", "--base-model", str(base), "--out", str(out)],
+    return subprocess.run([sys.executable, "-m", "repro.pipeline.sft_link", "--base-model", str(base), "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
 
 

@@ -43,4 +43,4 @@ class Checkpoint(Method):
         model = Path(cfg.path)
         check_model_folder(model)
         pipe = Pipeline.start(spec, layout)
-        return pipe.stages + pipe.evaluate(policy=model, needs=["sft"])
+        return pipe.finish(policy=model, needs=["sft"])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from repro.errors import ReproError
 from repro.spec import Resources, RunSpec
+from repro.stages.env import stage_env
 
 
 class TokenCount(BaseModel):
@@ -51,8 +52,6 @@ class Stage(BaseModel):
 def python_stage(spec: RunSpec, name: str, module: str, args: list[str], workdir: Path, **fields) -> Stage:
     """A stage that is one Python process of this package (world, pairs, eval): one node, the
     shared stage environment, the interpreter running the harness."""
-    from repro.launch.env import stage_env
-
     return Stage(name=name, argv=[sys.executable, "-m", module, *args], env=stage_env(spec.resources),
                  resources=spec.resources.single_node(), workdir=str(workdir), **fields)
 
@@ -86,5 +85,6 @@ def topological_order(stages: list[Stage]) -> list[Stage]:
     return [by_name[n] for n in done]
 
 
-def stage_dir(stage: Stage) -> Path:
-    return Path(stage.workdir)
+def env_prefix(stage: Stage) -> str:
+    """The stage's environment as shell exports, quoted: command.sh, job scripts and dry runs print it."""
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(stage.env.items()))

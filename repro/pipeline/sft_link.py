@@ -3,7 +3,7 @@
 The paper's instruction setting starts every method from the instruct model itself. Linking, rather than
 dropping the stage, keeps one pipeline shape: every stage that needs `sft` and reads `<sft>/model` works
 unchanged, and the record says the policy was linked, not trained.
-Run as a stage: python -m baselines.sft_link --base-model DIR --out DIR
+Run as a stage: python -m repro.pipeline.sft_link --base-model DIR --out DIR
 """
 
 from __future__ import annotations

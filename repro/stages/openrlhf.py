@@ -1,4 +1,4 @@
-"""Render OpenRLHF command lines: dotted flags and the launcher prefix for CPU or GPU.
+"""Render OpenRLHF stages: dotted flags, the launcher prefix for CPU or GPU, and the one trainer-stage builder.
 
 Pure functions: the same spec always renders the same argv (golden-tested, and every
 flag is checked against the installed CLI's --help).
@@ -7,13 +7,17 @@ flag is checked against the installed CLI's --help).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from repro.spec import Resources, RunSpec, TrainSpec
+from repro.stages import Stage, TokenCount
+from repro.stages.env import stage_env
 
-OPENRLHF_VERSION = "0.11.2"
 # Modules an OpenRLHF stage imports; checked before anything runs.
 REQUIRES = ["torch", "deepspeed", "openrlhf"]
+# Where repro.launch.openrlhf_entry writes the arguments an OpenRLHF CLI really trained with.
+EFFECTIVE_ARGS_ENV = "REPRO_EFFECTIVE_ARGS"
 
 
 def render_flags(flags: dict[str, Any]) -> list[str]:
@@ -95,3 +99,12 @@ def train_flags(train: TrainSpec, resources: Resources, seed: int, output_dir: s
 def python_module_argv(module: str, resources: Resources, flags: dict[str, Any]) -> list[str]:
     return launch_prefix(module, resources) + render_flags(flags)
 
+
+
+def trainer_stage(spec: RunSpec, name: str, module: str, flags: dict[str, Any], workdir: Path, needs: list[str],
+                  inputs: list[str], tokens: TokenCount, **fields) -> Stage:
+    """A stage that trains with one OpenRLHF-style trainer CLI (SFT, RM, DPO, the GVM): the recipe's resources,
+    the shared stage environment, its tensorboard folder summarised into the record."""
+    return Stage(name=name, argv=python_module_argv(module, spec.resources, flags), env=stage_env(spec.resources),
+                 resources=spec.resources, workdir=str(workdir), needs=needs, inputs=inputs, requires=REQUIRES,
+                 tokens=tokens, tensorboard_dir=str(workdir / "tb"), **fields)
