@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 CONSTRAINTS := -c requirements/constraints.txt
+# The one OpenRLHF pin lives in repro/versions.py (the CPU layer and the DVPO hooks check it too).
+OPENRLHF_VERSION := $(shell sed -n 's/^OPENRLHF_VERSION = "\(.*\)"/\1/p' repro/versions.py)
 
 .PHONY: install demo test test-unit clean-results
 
@@ -11,11 +13,11 @@ install: $(VENV)/.installed
 
 # torch first, as the local CPU build (a bare `torch` pulls GBs of CUDA wheels); then
 # OpenRLHF's requirements minus flash-attn, OpenRLHF itself with --no-deps, then this package.
-$(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/openrlhf.txt
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/openrlhf.txt repro/versions.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0
 	DS_BUILD_OPS=0 $(PIP) $(CONSTRAINTS) -r requirements/openrlhf.txt
-	$(PIP) --no-deps openrlhf==0.11.2
+	$(PIP) --no-deps openrlhf==$(OPENRLHF_VERSION)
 	$(PIP) $(CONSTRAINTS) -e '.[train,dev,eval]'
 	touch $@
 

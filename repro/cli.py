@@ -50,20 +50,21 @@ class Listable(str, Enum):
     recipes = "recipes"
     worlds = "worlds"
     evaluators = "evaluators"
+    launchers = "launchers"
 
 
 @app.command("ls")
 @friendly_errors
 def ls(what: Annotated[Listable, typer.Argument(help="what to list")] = Listable.methods) -> None:
-    """List registered methods, recipes, worlds or evaluators."""
+    """List registered methods, recipes, worlds, evaluators or launchers."""
     from repro.recipes import recipe_names
-    from repro.registry import EVALUATORS, METHODS, WORLDS
+    from repro.registry import EVALUATORS, LAUNCHERS, METHODS, WORLDS
 
     if what is Listable.recipes:
         for name in recipe_names():
             out.print(name)
         return
-    registry = {"methods": METHODS, "worlds": WORLDS, "evaluators": EVALUATORS}[what.value]
+    registry = {"methods": METHODS, "worlds": WORLDS, "evaluators": EVALUATORS, "launchers": LAUNCHERS}[what.value]
     for name in registry.names():
         out.print(f"{name:16s} {registry.target(name)}")
 
@@ -85,9 +86,7 @@ def validate(recipe: Annotated[str, typer.Argument(help="recipe name (e.g. imdb,
               f"{', '.join(sorted(spec.methods)) or '-'}")
 
 
-class LauncherName(str, Enum):
-    local = "local"
-    slurm = "slurm"
+LauncherOpt = Annotated[str, typer.Option("--launcher", help="where stages run: local, slurm (`repro ls launchers`)")]
 
 
 @app.command(context_settings={"allow_extra_args": False})
@@ -97,7 +96,7 @@ def run(
     overrides: Overrides = None,
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
     seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed")] = None,
-    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
+    launcher: LauncherOpt = "local",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
     force: Annotated[bool, typer.Option("--force", help="re-run every stage, also completed and shared ones")] = False,
     profile: ProfileOpt = None,
@@ -106,7 +105,7 @@ def run(
     """Run a method end to end: world, SFT, method stages, evaluation."""
     from repro.runs import plan_run
 
-    execute(plan_run(method, recipe, seed, tuple(overrides or ()), results), launcher, dry_run, force, profile)
+    execute([plan_run(method, recipe, seed, tuple(overrides or ()), results)], launcher, dry_run, force, profile)
 
 
 @app.command("eval", context_settings={"allow_extra_args": False})
@@ -119,7 +118,7 @@ def eval_checkpoint(
     name: Annotated[Optional[str], typer.Option(help="method name in the record and tables (default: "
                                                      "checkpoint:<folder name>)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed (which SFT reference)")] = None,
-    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.local,
+    launcher: LauncherOpt = "local",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every stage's env and command; run nothing")] = False,
     profile: ProfileOpt = None,
     results: ResultsOpt = None,
@@ -130,46 +129,22 @@ def eval_checkpoint(
     path = model.expanduser().resolve()
     plan = plan_run("checkpoint", recipe, seed, (*(overrides or ()), f"methods.checkpoint.path={path}"), results)
     plan.label = name or f"checkpoint:{path.name}"
-    execute(plan, launcher, dry_run, False, profile)
+    execute([plan], launcher, dry_run, False, profile)
 
 
-def execute(plan, launcher: "LauncherName", dry_run: bool, force: bool, profile: str | None) -> None:
-    """Run a plan here, submit it to Slurm, or print it."""
-    from repro.runs import open_record, render_dry_run
+def execute(plans, launcher_name: str, dry_run: bool, force: bool, profile: str | None) -> None:
+    """Hand plans to a launcher: print what it would do (--dry-run), or run/submit them and report."""
+    from repro.registry import LAUNCHERS
 
-    if launcher is LauncherName.slurm:
-        submit_plans([plan], profile, dry_run)
-        return
+    launcher = LAUNCHERS.get(launcher_name)(err, profile)
     if dry_run:
-        sys.stdout.write(render_dry_run(plan))
+        sys.stdout.write(launcher.dry_run(plans))
         return
-    from repro.launch.local import LocalLauncher
-
-    record = open_record(plan, launcher.value)
-    err.print(f"run [bold]{plan.layout.run_id}[/bold] -> {plan.layout.run_dir}")
-    LocalLauncher(record, plan.layout.record_path, err, force=force).run(plan.stages)
-    print_metrics(record.metrics)
-
-
-def submit_plans(plans, profile_name: str | None, dry_run: bool) -> None:
-    """Slurm: print the job scripts (--dry-run) or submit every stage of every plan."""
-    from repro.launch.profiles import load_profile
-
-    if not profile_name:
-        raise ReproError("--launcher slurm needs --profile NAME (see slurm/profiles/)")
-    profile = load_profile(profile_name)
-    if dry_run:
-        from repro.launch.slurm_script import render_job_scripts
-
-        for plan in plans:
-            sys.stdout.write(render_job_scripts(plan, profile))
-        return
-    from repro.launch.slurm import submit_runs
-    from repro.runs import open_record
-
-    ids = submit_runs(plans, [open_record(p, "slurm") for p in plans], profile)
-    for run_id, stages in ids.items():
-        out.print(f"{run_id}: " + ", ".join(f"{k}={v}" for k, v in stages.items()))
+    for record in launcher.launch(plans, force):
+        if record.status == "submitted":
+            out.print(f"{record.run_id}: " + ", ".join(f"{s.name}={s.job_id}" for s in record.stages))
+        else:
+            print_metrics(record.metrics)
 
 
 @app.command()
@@ -179,7 +154,7 @@ def sweep(
     seeds: Annotated[str, typer.Option(help="comma-separated seeds, e.g. 0,1,2")] = "0",
     overrides: Overrides = None,
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
-    launcher: Annotated[LauncherName, typer.Option(help="where stages run")] = LauncherName.slurm,
+    launcher: LauncherOpt = "slurm",
     profile: ProfileOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print job scripts; submit nothing")] = False,
     results: ResultsOpt = None,
@@ -189,31 +164,20 @@ def sweep(
 
     seed_list = [int(x) for x in seeds.split(",") if x.strip()]
     for method in [m.strip() for m in methods.split(",") if m.strip()]:
+        # One launch per method: its seeds share a stage list (on Slurm, one job array per stage).
         plans = [plan_run(method, recipe, s, tuple(overrides or ()), results) for s in seed_list]
-        if launcher is LauncherName.slurm:
-            submit_plans(plans, profile, dry_run)
-            continue
-        from repro.launch.local import LocalLauncher
-        from repro.runs import open_record
-
-        for plan in plans:
-            if dry_run:
-                from repro.runs import render_dry_run
-
-                sys.stdout.write(render_dry_run(plan))
-            else:
-                LocalLauncher(open_record(plan, "local"), plan.layout.record_path, err).run(plan.stages)
+        execute(plans, launcher, dry_run, False, profile)
 
 
 @app.command()
 @friendly_errors
 def cancel(run_id: Annotated[str, typer.Argument(help="a run submitted to Slurm")], results: ResultsOpt = None) -> None:
-    """Cancel a Slurm run's queued and running jobs."""
-    from repro.launch.slurm import cancel as cancel_jobs
+    """Cancel a launched run's queued and running jobs (Slurm)."""
+    from repro.registry import LAUNCHERS
     from repro.store import save_record
 
     record, path = find_record(run_id, results)
-    jobs = cancel_jobs(record)
+    jobs = LAUNCHERS.get(record.launcher)(err).cancel(record)
     for s in record.stages:
         if s.job_id in jobs:
             s.status = "cancelled"
@@ -299,6 +263,7 @@ def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit 
            results: ResultsOpt = None) -> None:
     """Show runs, or one run's stages with time and peak memory."""
     if run_id is None:
+        from repro.layout import default_results_root
         from repro.store import list_records
 
         records = list_records(results or default_results_root())
@@ -310,11 +275,10 @@ def status(run_id: Annotated[Optional[str], typer.Argument(help="a run id; omit 
                           "-" if reward is None else f"{reward:.3f}")
         out.print(table)
         return
-    record, _ = find_record(run_id, results)
-    if record.launcher == "slurm":
-        from repro.launch.slurm import reconcile
+    from repro.registry import LAUNCHERS
 
-        record = reconcile(record)
+    record, _ = find_record(run_id, results)
+    record = LAUNCHERS.get(record.launcher)(err).refresh(record)
     table = Table("stage", "status", "job", "wall s", "peak RSS MiB", "peak PSS MiB", "peak GPU MiB", "tok/s",
                   title=f"{record.run_id}: {record.status}")
     for s in record.stages:

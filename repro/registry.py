@@ -51,6 +51,11 @@ class Registry(Generic[T]):
         self._load_entry_points()
         return sorted(self._targets)
 
+    def in_order(self) -> list[str]:
+        """Names in registration order (this file's lines, then entry points): tables list rows this way."""
+        self._load_entry_points()
+        return list(self._targets)
+
     def target(self, name: str) -> str:
         """The import string of an entry, without importing it."""
         self._load_entry_points()
@@ -73,7 +78,8 @@ class Registry(Generic[T]):
         return cls
 
 
-# One line per entry: adding a baseline is one file in baselines/ plus one line here.
+# One line per entry: adding a method, world, evaluator or launcher is one file plus one line here.
+# Methods are registered in the order tables list them: references first, the method under study last.
 METHODS: Registry = Registry("method", "repro.methods:Method", entry_point_group="repro.methods")
 METHODS.register("sft", "baselines.sft:SFT")
 METHODS.register("dpo", "baselines.dpo:DPO")
@@ -82,8 +88,8 @@ METHODS.register("ppo", "baselines.ppo:PPO")
 METHODS.register("grpo", "baselines.critic_free:GRPO")
 METHODS.register("reinforce_pp", "baselines.critic_free:ReinforcePP")
 METHODS.register("rloo", "baselines.critic_free:RLOO")
-METHODS.register("dvpo", "dvpo.method:DVPO")
 METHODS.register("checkpoint", "baselines.checkpoint:Checkpoint")
+METHODS.register("dvpo", "dvpo.method:DVPO")
 
 WORLDS: Registry = Registry("world", "repro.worlds:World")
 WORLDS.register("imdb", "repro.worlds.imdb:ImdbWorld")
@@ -97,3 +103,7 @@ EVALUATORS.register("alpaca_eval_rm", "repro.evals.alpaca_eval:AlpacaEvalRMJudge
 EVALUATORS.register("alpaca_eval_api", "repro.evals.alpaca_eval_api:AlpacaEvalApiEvaluator")
 EVALUATORS.register("mt_bench", "repro.evals.mt_bench:MtBenchEvaluator")
 EVALUATORS.register("arena_hard", "repro.evals.arena_hard:ArenaHardEvaluator")
+
+LAUNCHERS: Registry = Registry("launcher", "repro.launch:Launcher")
+LAUNCHERS.register("local", "repro.launch.local:LocalLauncher")
+LAUNCHERS.register("slurm", "repro.launch.slurm:SlurmLauncher")

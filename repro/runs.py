@@ -1,4 +1,4 @@
-"""Plan and launch a run: spec -> stages -> record -> launcher. The CLI's `run` is a thin call here."""
+"""Plan a run: recipe -> spec -> the method's stages -> a Plan that any launcher runs, and its record."""
 
 from __future__ import annotations
 
@@ -21,16 +21,18 @@ class Plan:
     spec: RunSpec
     layout: Layout
     stages: list[Stage]
+    train_stage: str = ""  # the stage whose time/step and memory the efficiency tables report
+    rollout_engine: str | None = None  # the method's rollout engine and its preallocation, in words
     label: str | None = None  # the record's method name when it is not `method` (repro eval --name)
 
 
 def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple[str, ...] = (),
              results_root: Path | None = None) -> Plan:
-    method_cls = METHODS.get(method)
+    method_impl = METHODS.get(method)()
     spec = load_recipe(recipe, overrides, seed=seed)
     layout = Layout(results_root or default_results_root(), run_id_for(spec, method))
-    stages = topological_order(method_cls().stages(spec, layout))
-    return Plan(method, recipe, spec, layout, stages)
+    stages = topological_order(method_impl.stages(spec, layout))
+    return Plan(method, recipe, spec, layout, stages, method_impl.train_stage, method_impl.rollout_engine(spec))
 
 
 def render_dry_run(plan: Plan) -> str:
@@ -53,14 +55,12 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
     atomic_write_json(run_dir / "spec.json", plan.spec.model_dump(mode="json"))
     env = collect_env()
     atomic_write_json(run_dir / "env.json", env)
-    method = METHODS.get(plan.method)
-    train_stage, engine = method.train_stage, method().rollout_engine(plan.spec)
     if plan.layout.record_path.is_file():
         record = load_record(plan.layout.record_path)
-        record.env, record.launcher, record.train_stage, record.rollout_engine = env, launcher, train_stage, engine
+        record.env, record.launcher = env, launcher
+        record.train_stage, record.rollout_engine = plan.train_stage, plan.rollout_engine
         return record
-    return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe, setting=plan.spec.setting,
-                     seed=plan.spec.seed, launcher=launcher, created_at=now(), updated_at=now(),
-                     spec=json.loads(plan.spec.model_dump_json()), env=env, train_stage=train_stage,
-                     rollout_engine=engine)
-
+    return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe,
+                     setting=plan.spec.setting, seed=plan.spec.seed, launcher=launcher, created_at=now(),
+                     updated_at=now(), spec=json.loads(plan.spec.model_dump_json()), env=env,
+                     train_stage=plan.train_stage, rollout_engine=plan.rollout_engine)

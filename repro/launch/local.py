@@ -1,236 +1,57 @@
-"""The local launcher: runs a pipeline's stages as subprocesses, in dependency order.
-
-Each stage logs to <workdir>/log.txt under the shared ResourceSampler. A stage whose
-key (argv, env, input contents) matches a completed stage.json is skipped, so a re-run
-resumes. A failure or Ctrl-C leaves status and log tail in the record, never a
-half-written file (records are written atomically).
-"""
+"""The local launcher: every stage of a plan runs here as a subprocess, in dependency order."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import importlib.util
-import json
-import os
-import shutil
-import signal
-import subprocess
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
-from repro.errors import MissingDependencyError, StageFailed
-from repro.metrics.sampler import ResourceSampler
-from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
-from repro.stages import Stage, env_prefix, topological_order
-from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, load_record, now, save_record
-
-LOG_TAIL_LINES = 40
-# Variables that differ between otherwise identical invocations (ports) are not part of the key.
-VOLATILE_ENV = {"MASTER_PORT"}
-
-INSTALL_HINTS = {
-    "openrlhf": "OpenRLHF is not installed: run `make install` (it installs openrlhf==0.11.2 with --no-deps "
-    "plus requirements/openrlhf.txt)",
-    "deepspeed": "DeepSpeed is not installed: run `make install` (DS_BUILD_OPS=0 pip install deepspeed==0.19.6)",
-    "torch": "torch is not installed: run `make install` (pip install torch==2.13.0 for the CPU build)",
-}
+from repro.errors import StageFailed
+from repro.launch import Launcher
+from repro.launch.stage_runner import StageRunner, check_requirements
+from repro.runs import Plan, open_record, render_dry_run
+from repro.stages import Stage, topological_order
+from repro.store import RunRecord, StageRecord
 
 
-def check_requirements(stages: list[Stage]) -> None:
-    missing = sorted({m for s in stages for m in s.requires if importlib.util.find_spec(m) is None})
-    if missing:
-        hints = [INSTALL_HINTS.get(m, f"python module '{m}' is missing: run `make install`") for m in missing]
-        raise MissingDependencyError("\n".join(hints))
-
-
-def stage_key(stage: Stage) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps(stage.argv).encode())
-    h.update(json.dumps({k: v for k, v in sorted(stage.env.items()) if k not in VOLATILE_ENV}).encode())
-    for inp in stage.inputs:
-        path = Path(inp)
-        h.update(inp.encode())
-        h.update(hash_path(path).encode() if path.exists() else b"<missing>")
-    return h.hexdigest()[:16]
-
-
-def completed_record(stage: Stage, key: str) -> StageRecord | None:
-    marker = Path(stage.workdir) / "stage.json"
-    if not marker.is_file():
-        return None
-    rec = StageRecord.model_validate_json(marker.read_text())
-    return rec if rec.status == "completed" and rec.key == key else None
-
-
-@contextmanager
-def stage_lock(workdir: Path):
-    """Two runs sharing a stage (e.g. the same SFT) must not run it at once."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    with open(workdir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    if not path.is_file():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-# Stage processes running in this interpreter, so a Slurm requeue (USR2) can stop them.
-RUNNING: set[subprocess.Popen] = set()
-
-
-def stop_running_stages() -> None:
-    for proc in list(RUNNING):
-        stop_process_group(proc)
-
-
-def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """SIGTERM the stage's own process group (it was started in a new session), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-class LocalLauncher:
-    def __init__(self, record: RunRecord, record_path: Path, console: Console | None = None, force: bool = False,
-                 keep_cancelled: bool = False):
-        self.record = record
-        self.record_path = record_path
-        self.console = console or Console(stderr=True)
-        self.force = force  # re-run stages even when a completed, unchanged one exists
-        # Slurm jobs hold a copy of the record loaded before `repro cancel` wrote "cancelled";
-        # their saves must not turn the user's cancel back into running or failed.
-        self.keep_cancelled = keep_cancelled
-
-    def save(self) -> None:
-        if self.keep_cancelled and self.record_path.is_file() and load_record(self.record_path).status == "cancelled":
-            self.record.status = "cancelled"
-        save_record(self.record, self.record_path)
-
-    def _set_stage(self, rec: StageRecord) -> None:
-        old = next((s for s in self.record.stages if s.name == rec.name), None)
-        if old is not None and old.job_id:  # this run's own Slurm job id, even for a reused shared stage
-            rec = rec.model_copy(update={"job_id": old.job_id})
-        self.record.stages = [rec if s.name == rec.name else s for s in self.record.stages]
-        if rec.name not in {s.name for s in self.record.stages}:
-            self.record.stages.append(rec)
-        self.save()
-
-    def run(self, stages: list[Stage]) -> RunRecord:
-        ordered = topological_order(stages)
-        check_requirements(ordered)
-        self.record.status = "running"
+def run_stages(stages: list[Stage], record: RunRecord, record_path: Path, console: Console | None = None,
+               force: bool = False) -> RunRecord:
+    """Run a pipeline here: every stage through the stage runner, the run's status kept in its record
+    (completed, failed with the stage's log tail, or interrupted on Ctrl-C)."""
+    runner = StageRunner(record, record_path, console, force=force)
+    ordered = topological_order(stages)
+    check_requirements(ordered)
+    record.status = "running"
+    for stage in ordered:
+        runner.set_stage(StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir,
+                                     command=stage.command_line()))
+    try:
         for stage in ordered:
-            self._set_stage(StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir,
-                                        command=stage.command_line()))
-        try:
-            for stage in ordered:
-                self.run_stage(stage)
-        except KeyboardInterrupt:
-            self.record.status = "interrupted"
-            self.save()
-            raise
-        except StageFailed:
-            self.record.status = "failed"
-            self.save()
-            raise
-        self.record.status = "completed"
-        self.save()
-        return self.record
+            runner.run_stage(stage)
+    except KeyboardInterrupt:
+        record.status = "interrupted"
+        runner.save()
+        raise
+    except StageFailed:
+        record.status = "failed"
+        runner.save()
+        raise
+    record.status = "completed"
+    runner.save()
+    return record
 
-    def run_stage(self, stage: Stage) -> None:
-        """Run one stage (or skip it if unchanged) and fold it into the record; raises StageFailed."""
-        workdir = Path(stage.workdir)
-        with stage_lock(workdir):
-            key = stage_key(stage)
-            done = None if self.force else completed_record(stage, key)
-            if done is not None:
-                self.console.print(f"[dim]• {stage.name}: unchanged since {done.ended_at}, skipped[/dim]")
-                self._absorb_outputs(stage, done)
-                self._set_stage(done.model_copy(update={"status": "skipped"}))
-                return
-            rec = StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir, key=key,
-                              command=stage.command_line(), status="running", started_at=now())
-            self._set_stage(rec)
-            (workdir / "stage.json").unlink(missing_ok=True)
-            if stage.tensorboard_dir:  # a re-run must not append to the last run's curves
-                shutil.rmtree(stage.tensorboard_dir, ignore_errors=True)
-            atomic_write_text(workdir / "command.sh", f"#!/usr/bin/env bash\n{env_prefix(stage)}{stage.command_line()}\n")
-            rec = self._execute(stage, rec)
-            atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
-            self._set_stage(rec)
-            if rec.status != "completed":
-                raise StageFailed(f"stage '{stage.name}' {rec.status} (exit {rec.exit_code}); "
-                                  f"log: {workdir / 'log.txt'}\n{rec.log_tail}")
-            self._absorb_outputs(stage, rec)
 
-    def _execute(self, stage: Stage, rec: StageRecord) -> StageRecord:
-        workdir = Path(stage.workdir)
-        log_path = workdir / "log.txt"
-        env = {**os.environ, **stage.env}
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-            sampler = ResourceSampler(proc.pid, stage.resources.device)
-            RUNNING.add(proc)
-            try:
-                with sampler, self.console.status(f"{stage.name}") as status:
-                    while proc.poll() is None:
-                        status.update(f"[bold]{stage.name}[/bold]  {sampler.wall_s_so_far():6.0f} s  "
-                                      f"peak RSS {sampler.peak_rss / 2**20:7.0f} MiB")
-                        time.sleep(0.5)
-            except KeyboardInterrupt:
-                stop_process_group(proc)
-                self._finish(rec, stage, sampler, "interrupted", proc.returncode)
-                self._set_stage(rec)
-                atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
-                raise
-            finally:
-                RUNNING.discard(proc)
-                if stage.resources.device == "cpu":
-                    from repro.cpu.shm_cleanup import remove_orphaned_deepspeed_buffers
+class LocalLauncher(Launcher):
+    name = "local"
+    description = "every stage on this machine, one after the other"
 
-                    remove_orphaned_deepspeed_buffers()
-        status = "completed" if proc.returncode == 0 else "failed"
-        self._finish(rec, stage, sampler, status, proc.returncode)
-        mark = "[green]✓[/green]" if status == "completed" else "[red]✗[/red]"
-        m = rec.metrics
-        self.console.print(f"{mark} {stage.name}: {m.wall_s:.1f} s, peak RSS {m.peak_rss_mib:.0f} MiB"
-                           + (f", {m.tokens_per_s:.0f} tok/s" if m.tokens_per_s else ""))
-        return rec
+    def launch(self, plans: list[Plan], force: bool = False) -> list[RunRecord]:
+        records = []
+        for plan in plans:
+            record = open_record(plan, self.name)
+            self.console.print(f"run [bold]{plan.layout.run_id}[/bold] -> {plan.layout.run_dir}")
+            records.append(run_stages(plan.stages, record, plan.layout.record_path, self.console, force))
+        return records
 
-    def _finish(self, rec: StageRecord, stage: Stage, sampler: ResourceSampler, status: str, code) -> None:
-        rec.status = status
-        rec.exit_code = code
-        rec.ended_at = now()
-        if status == "completed" and stage.tensorboard_dir:
-            rec.train = summarize_tensorboard(Path(stage.tensorboard_dir))
-        tokens = (token_count(stage) or rollout_tokens(rec.train)) if status == "completed" else None
-        rec.metrics = sampler.metrics(tokens)
-        if status != "completed":
-            rec.log_tail = log_tail(Path(stage.workdir) / "log.txt")
-
-    def _absorb_outputs(self, stage: Stage, rec: StageRecord) -> None:
-        """Fold a completed stage's report and fingerprints into the run record."""
-        if stage.report:
-            self.record.metrics.update(read_report(Path(stage.report)).get("metrics", {}))
-        for name, path in stage.fingerprints.items():
-            self.record.fingerprints[name] = hash_path(Path(path))
-        self.save()
-
+    def dry_run(self, plans: list[Plan]) -> str:
+        return "".join(render_dry_run(plan) for plan in plans)

@@ -1,6 +1,6 @@
 """The Slurm launcher: each stage becomes a submitit job chained with afterok dependencies.
 
-Jobs run a StageJob (the local launcher's own stage code), from a code snapshot taken at
+Jobs run a StageJob (the same StageRunner as the local launcher), from a code snapshot taken at
 submission (submitit's RsyncSnapshot), so a queued job runs the code as it was when it was
 submitted. A failed job cancels its dependents (--kill-on-invalid-dep=yes). A sweep submits one
 job array per (method, stage) over seeds, chained task-to-task with aftercorr.
@@ -15,9 +15,10 @@ from pathlib import Path
 import submitit
 
 from repro.errors import ReproError
-from repro.launch.profiles import ClusterProfile, executor_parameters
+from repro.launch import Launcher
+from repro.launch.profiles import ClusterProfile, executor_parameters, load_profile
 from repro.launch.stage_job import StageJob
-from repro.runs import Plan
+from repro.runs import Plan, open_record
 from repro.stages import Stage
 from repro.store import RunRecord, StageRecord, save_record
 
@@ -132,8 +133,37 @@ def reconcile(record: RunRecord) -> RunRecord:
     return record
 
 
-def cancel(record: RunRecord) -> list[str]:
+def scancel_live(record: RunRecord) -> list[str]:
     live = [s.job_id for s in record.stages if s.job_id and s.status in ("submitted", "running", "pending")]
     if live:
         subprocess.run(["scancel", *live], check=False)
     return live
+
+
+class SlurmLauncher(Launcher):
+    name = "slurm"
+    description = "one Slurm job per stage (submitit), chained by dependencies; a sweep's seeds as job arrays"
+
+    def cluster_profile(self) -> ClusterProfile:
+        if not self.profile:
+            raise ReproError("--launcher slurm needs --profile NAME (see slurm/profiles/)")
+        return load_profile(self.profile)
+
+    def launch(self, plans: list[Plan], force: bool = False) -> list[RunRecord]:
+        # force is moot here: every job re-checks its stage's key when it runs, as a local re-run does.
+        profile = self.cluster_profile()
+        records = [open_record(p, self.name) for p in plans]
+        submit_runs(plans, records, profile)
+        return records
+
+    def dry_run(self, plans: list[Plan]) -> str:
+        from repro.launch.slurm_script import render_job_scripts
+
+        profile = self.cluster_profile()
+        return "".join(render_job_scripts(plan, profile) for plan in plans)
+
+    def refresh(self, record: RunRecord) -> RunRecord:
+        return reconcile(record)
+
+    def cancel(self, record: RunRecord) -> list[str]:
+        return scancel_live(record)

@@ -1,4 +1,4 @@
-"""What a Slurm job runs: one stage, through the same code as the local launcher.
+"""What a Slurm job runs: one stage, through the same StageRunner as the local launcher.
 
 submitit pickles a StageJob and calls it on the allocated node(s). On USR2 (timeout or
 preemption) submitit calls checkpoint(): the stage's process group is stopped and the same
@@ -73,26 +73,26 @@ class StageJob(submitit.helpers.Checkpointable):
     def run_and_record(self, stage: Stage) -> str:
         from rich.console import Console
 
-        from repro.launch.local import LocalLauncher
+        from repro.launch.stage_runner import StageRunner
 
         path = Path(self.record_path)
         record = load_record(path)
         record.status = "running"
-        launcher = LocalLauncher(record, path, Console(stderr=True), keep_cancelled=True)
+        runner = StageRunner(record, path, Console(stderr=True), keep_cancelled=True)
         try:
-            launcher.run_stage(stage)
+            runner.run_stage(stage)
         except StageFailed:
             record.status = "failed"
-            launcher.save()
+            runner.save()
             raise
         if self.last:
             record.status = "completed"
-        launcher.save()
+        runner.save()
         return stage.name
 
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Requeue: the running stage is stopped by its process group; the re-run resumes it."""
-        from repro.launch.local import stop_running_stages
+        from repro.launch.stage_runner import stop_running_stages
 
         stop_running_stages()
         return super().checkpoint(*args, **kwargs)

@@ -11,11 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from repro.errors import ReproError
+from repro.registry import METHODS
 from repro.store import RunRecord, StageMetrics, StageRecord
 from repro.tables.schema import Column, TableDefs
 
-# Rows in a stable, readable order: references first, the method under study last.
-METHOD_ORDER = ["base", "sft", "dpo", "rm", "ppo", "grpo", "reinforce_pp", "rloo", "remax", "dvpo"]
 SETUP_FINGERPRINTS = ("base_model", "data")
 
 
@@ -56,7 +55,10 @@ class Table:
 
 
 def method_rank(method: str) -> tuple[int, str]:
-    return (METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER), method)
+    """Rows in the registry's order (references first, the method under study last); names it does not
+    know (`repro eval --name`, methods from other checkouts) after them, alphabetically."""
+    order = METHODS.in_order()
+    return (order.index(method) if method in order else len(order), method)
 
 
 def mark_best(rows: list[list[Cell]], columns: list[Column]) -> None:

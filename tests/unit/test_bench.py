@@ -1,13 +1,15 @@
-from repro.bench import BenchRow, logged_step_gaps, render_markdown, render_table3
-from repro.tables.build import steady_mean
+from repro.bench import logged_step_gaps, render_markdown
 from repro.store import RunRecord, StageMetrics, StageRecord, now
+from repro.tables.bench import BenchRow, train_stage_table
+from repro.tables.build import steady_mean
+from repro.tables.render import to_markdown
 
 
-def row(method: str, walls: dict[str, float], reward: float) -> BenchRow:
+def row(method: str, walls: dict[str, float], reward: float, train_stage: str = "") -> BenchRow:
     stages = [StageRecord(name=n, workdir="/x", status="completed",
                           metrics=StageMetrics(device="cpu", wall_s=w, peak_rss_mib=100 * w, peak_pss_mib=50 * w)) for n, w in walls.items()]
     rec = RunRecord(run_id=method, method=method, recipe="r", setting="s", seed=0, created_at=now(),
-                    updated_at=now(), spec={}, stages=stages,
+                    updated_at=now(), spec={}, stages=stages, train_stage=train_stage,
                     metrics={"gold/reward_mean": reward, "gold/win_rate_vs_sft": 0.5})
     return BenchRow(method, "cpu", sum(walls.values()), rec)
 
@@ -16,14 +18,19 @@ def test_markdown_table_hand_case():
     text = render_markdown([row("sft", {"world": 1.0, "sft": 2.0}, 0.5),
                             row("dpo", {"world": 1.0, "sft": 2.0, "dpo": 3.0}, 0.75)], "repro bench")
     lines = text.splitlines()
-    assert lines[0] == "Measured on CPU with: `repro bench`"
+    assert lines[0] == "### Every stage from scratch (CPU)"
     assert lines[2] == "| method | total s | world s | sft s | dpo s | peak RSS MiB | peak PSS MiB | gold reward | win vs SFT |"
-    assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | - | 200 | 100 | 0.500 | 0.500 |"
+    assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | — | 200 | 100 | 0.500 | 0.500 |"
     assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 150 | 0.750 | 0.500 |"
+    assert "- measured on CPU with: `repro bench`" in lines
+
+
+def render_table3(rows: list[BenchRow]) -> str:
+    return to_markdown(train_stage_table(rows))
 
 
 def rl_row(method: str, pss: float, steps: list[float], lengths: list[float] = (16.0,)) -> BenchRow:
-    r = row(method, {"world": 1.0, "policy": 10.0}, 0.5)
+    r = row(method, {"world": 1.0, "policy": 10.0}, 0.5, train_stage="policy")
     policy = r.record.stages[1]
     policy.metrics.peak_pss_mib, policy.metrics.peak_rss_mib = pss, 2 * pss
     policy.train = {"train/timing/step_total": {"values": steps},
@@ -40,7 +47,7 @@ def test_table3_ratios_to_ppo_hand_case():
     # s/step leaves out the first (warm-up) iteration: dvpo (2+1)/2 = 1.5, ppo (4+2)/2 = 3.
     text = render_markdown([rl_row("dvpo", 600.0, [9.0, 2.0, 1.0]), rl_row("ppo", 1000.0, [9.0, 4.0, 2.0])],
                            "repro bench")
-    assert "Training stage alone, the paper's Table 3 layout (CPU):" in text.splitlines()
+    assert "### Training stage alone, the paper's Table 3 layout (CPU)" in text.splitlines()
     assert table3_lines([rl_row("dvpo", 600.0, [9.0, 2.0, 1.0]), rl_row("ppo", 1000.0, [9.0, 4.0, 2.0])]) == [
         "| method | train stage | peak PSS MiB | s/step | peak PSS / ppo | s/step / ppo | stage s | response tokens |",
         "| dvpo | policy | 600 | 1.50 | 0.60 | 0.50 | 10.0 | 16 |",
@@ -54,7 +61,7 @@ def test_table3_on_gpu_reports_the_busiest_gpu_in_gib_and_the_model_size():
         r.device, r.params = "gpu", 3_212_749_824
         r.record.stages[1].metrics.peak_gpu_mem_mib = gpus
     text = render_table3(rows)
-    assert text.splitlines()[0] == "Training stage alone, the paper's Table 3 layout (GPU, 3.21B-parameter policy):"
+    assert text.splitlines()[0] == "### Training stage alone, the paper's Table 3 layout (GPU, 3.21B-parameter policy)"
     assert table3_lines(rows) == [
         "| method | train stage | memory/GPU GiB | s/step | memory/GPU / ppo | s/step / ppo | stage s "
         "| response tokens |",
@@ -65,17 +72,17 @@ def test_table3_on_gpu_reports_the_busiest_gpu_in_gib_and_the_model_size():
 
 
 def test_dpo_row_takes_its_step_time_from_logged_step_gaps_else_a_dash():
-    dpo = row("dpo", {"world": 1.0, "dpo": 8.0}, 0.5)
+    dpo = row("dpo", {"world": 1.0, "dpo": 8.0}, 0.5, train_stage="dpo")
     dpo.record.stages[1].train = {"train/loss_mean": {"values": [0.7, 0.6, 0.5]}}  # no timing series
     ppo = rl_row("ppo", 1000.0, [9.0, 4.0])
-    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | - | 0.40 | - | 8.0 | - |"
+    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | — | 0.40 | — | 8.0 | — |"
     dpo.step_gaps_s = [1.0, 2.0]
-    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | 1.50 | 0.40 | 0.38 | 8.0 | - |"
+    assert table3_lines([dpo, ppo])[1] == "| dpo | dpo | 400 | 1.50 | 0.40 | 0.38 | 8.0 | — |"
 
 
 def test_a_method_without_its_training_stage_renders_dashes():
-    broken = row("grpo", {"world": 1.0}, 0.5)  # its policy stage never ran
-    assert table3_lines([rl_row("ppo", 1000.0, [9.0, 4.0]), broken])[2] == "| grpo | - | - | - | - | - | - | - |"
+    broken = row("grpo", {"world": 1.0}, 0.5, train_stage="policy")  # its policy stage never ran
+    assert table3_lines([rl_row("ppo", 1000.0, [9.0, 4.0]), broken])[2] == "| grpo | — | — | — | — | — | — | — |"
 
 
 def test_logged_step_gaps_from_tensorboard_event_times(tmp_path):

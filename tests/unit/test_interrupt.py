@@ -12,7 +12,7 @@ from repro.store import load_record
 
 SCRIPT = """
 import sys
-from repro.launch.local import LocalLauncher
+from repro.launch.local import run_stages
 from repro.spec import Resources
 from repro.stages import Stage
 from repro.store import RunRecord, now
@@ -20,7 +20,7 @@ rec = RunRecord(run_id="r", method="m", recipe="x", setting="s", seed=0, created
 stage = Stage(name="slow", argv=[sys.executable, "-c", "import time; time.sleep(60)"],
               resources=Resources(), workdir=sys.argv[1] + "/slow")
 try:
-    LocalLauncher(rec, __import__("pathlib").Path(sys.argv[1]) / "record.json").run([stage])
+    run_stages([stage], rec, __import__("pathlib").Path(sys.argv[1]) / "record.json")
 except KeyboardInterrupt:
     sys.exit(130)
 """

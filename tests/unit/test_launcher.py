@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from repro.errors import MissingDependencyError, StageFailed
-from repro.launch.local import LocalLauncher
+from repro.launch.local import run_stages
 from repro.spec import Resources
 from repro.stages import Stage, TokenCount
 from repro.store import RunRecord, load_record, now, save_record
@@ -43,7 +43,7 @@ def pipeline(tmp: Path, fail: bool = False) -> list[Stage]:
 
 def test_runs_measures_and_records(tmp_path):
     rec_path = tmp_path / "record.json"
-    record = LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    record = run_stages(pipeline(tmp_path), make_record(), rec_path)
     saved = load_record(rec_path)
     assert saved.status == "completed" and [s.status for s in saved.stages] == ["completed", "completed"]
     a = saved.stage("a").metrics
@@ -57,29 +57,29 @@ def test_runs_measures_and_records(tmp_path):
 
 def test_rerun_skips_unchanged_and_reruns_changed_inputs(tmp_path):
     rec_path = tmp_path / "record.json"
-    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
-    second = LocalLauncher(load_record(rec_path), rec_path).run(pipeline(tmp_path))
+    run_stages(pipeline(tmp_path), make_record(), rec_path)
+    second = run_stages(pipeline(tmp_path), load_record(rec_path), rec_path)
     assert [s.status for s in second.stages] == ["skipped", "skipped"]
     assert second.stage("a").metrics is not None  # the original measurement is kept
 
     # Stage b's input changes -> b runs again; a's argv is unchanged -> skipped.
     stages = pipeline(tmp_path)
     (tmp_path / "a" / "data.txt").write_text("changed")
-    third = LocalLauncher(load_record(rec_path), rec_path).run(stages)
+    third = run_stages(stages, load_record(rec_path), rec_path)
     assert [s.status for s in third.stages] == ["skipped", "completed"]
 
 
 def test_failed_stage_records_status_and_log_tail(tmp_path):
     rec_path = tmp_path / "record.json"
     with pytest.raises(StageFailed, match="stage 'b' failed"):
-        LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path, fail=True))
+        run_stages(pipeline(tmp_path, fail=True), make_record(), rec_path)
     saved = load_record(rec_path)
     b = saved.stage("b")
     assert saved.status == "failed" and b.status == "failed" and b.exit_code == 3
     assert "boom" in b.log_tail and "step 1" in b.log_tail
     assert saved.stage("a").status == "completed"  # nothing already done is lost
     # A fixed re-run resumes: a is skipped, b runs.
-    fixed = LocalLauncher(saved, rec_path).run(pipeline(tmp_path))
+    fixed = run_stages(pipeline(tmp_path), saved, rec_path)
     assert [s.status for s in fixed.stages] == ["skipped", "completed"]
 
 
@@ -87,13 +87,13 @@ def test_missing_module_says_what_to_install(tmp_path):
     stage = Stage(name="x", argv=["true"], resources=Resources(), workdir=str(tmp_path / "x"),
                   requires=["surely_missing_module_xyz"])
     with pytest.raises(MissingDependencyError, match="surely_missing_module_xyz.*make install"):
-        LocalLauncher(make_record(), tmp_path / "r.json").run([stage])
+        run_stages([stage], make_record(), tmp_path / "r.json")
     assert not (tmp_path / "r.json").exists()
 
 
 def test_record_json_is_valid_after_each_stage(tmp_path):
     rec_path = tmp_path / "record.json"
-    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
+    run_stages(pipeline(tmp_path), make_record(), rec_path)
     data = json.loads(rec_path.read_text())
     assert set(data) >= {"schema_version", "run_id", "status", "stages", "metrics", "fingerprints", "env"}
     assert not list(tmp_path.glob(".record.json.*"))  # no temp files left behind
@@ -101,8 +101,8 @@ def test_record_json_is_valid_after_each_stage(tmp_path):
 
 def test_force_reruns_completed_stages(tmp_path):
     rec_path = tmp_path / "record.json"
-    LocalLauncher(make_record(), rec_path).run(pipeline(tmp_path))
-    again = LocalLauncher(load_record(rec_path), rec_path, force=True).run(pipeline(tmp_path))
+    run_stages(pipeline(tmp_path), make_record(), rec_path)
+    again = run_stages(pipeline(tmp_path), load_record(rec_path), rec_path, force=True)
     assert [s.status for s in again.stages] == ["completed", "completed"]
 
 
