@@ -8,15 +8,15 @@ validation error names the key path and, for unknown keys, the valid ones.
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, Tag, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from repro.errors import RecipeError, UnknownNameError
+from repro.sections import format_validation_error, validate_section
 from repro.spec import RunSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -89,57 +89,6 @@ def apply_override(data: dict, override: str) -> dict:
     return data
 
 
-def _tagged_members(annotation) -> dict[str, type[BaseModel]]:
-    """Members of a discriminated union by tag (`world`, `model`): pydantic puts the tag into
-    error locations (world.imdb.n_sft), which the messages below step over."""
-    members = {}
-    for arg in get_args(annotation):
-        if get_origin(arg) is Annotated:
-            base, *meta = get_args(arg)
-            members.update({m.tag: base for m in meta if isinstance(m, Tag)})
-        else:
-            members.update(_tagged_members(arg))
-    return members
-
-
-def _walk(loc: tuple, model: type[BaseModel]) -> tuple[type[BaseModel] | None, list[str]]:
-    """The pydantic model that owns the field at loc[:-1] (to list valid keys) and the recipe
-    key path of loc with union tags removed."""
-    parts, shown, owner = [str(p) for p in loc], [], model
-    i = 0
-    while i < len(parts) - 1:
-        shown.append(parts[i])
-        ann = getattr(owner.model_fields.get(parts[i]) if owner else None, "annotation", None)
-        members = _tagged_members(ann)
-        optional = [a for a in get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            owner = ann
-        elif len(optional) == 1 and not members:  # an optional section, e.g. eval.mt_bench
-            owner = optional[0]
-        elif members and parts[i + 1] in members and i + 1 < len(parts) - 1:
-            owner = members[parts[i + 1]]
-            i += 1  # the tag is not a recipe key
-        else:
-            owner = None
-        i += 1
-    return owner, shown + parts[-1:]
-
-
-def format_validation_error(err: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    lines = []
-    for e in err.errors():
-        owner, shown = _walk(tuple(e["loc"]), model)
-        path = prefix + ".".join(shown)
-        if e["type"] == "extra_forbidden":
-            valid = sorted(owner.model_fields) if owner else []
-            close = difflib.get_close_matches(shown[-1], valid, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            lines.append(f"unknown recipe key '{path}'.{hint} Valid keys here: {', '.join(valid)}")
-        else:
-            lines.append(f"recipe key '{path}': {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
-
-
 def load_recipe(name: str = DEFAULT_RECIPE, overrides: list[str] | tuple[str, ...] = (), seed: int | None = None) -> RunSpec:
     path = recipe_path(name)
     data = read_yaml_with_includes(path)
@@ -152,22 +101,20 @@ def load_recipe(name: str = DEFAULT_RECIPE, overrides: list[str] | tuple[str, ..
         spec = RunSpec.model_validate(data)
     except ValidationError as e:
         raise RecipeError(f"{path}:\n{format_validation_error(e, RunSpec)}") from None
-    validate_sections(spec)
+    except RecipeError as e:  # a component's own section (world, eval.<name>) names its key path itself
+        raise RecipeError(f"{path}:\n{e}") from None
+    validate_methods(spec)
     return spec
 
 
-def validate_sections(spec: RunSpec) -> None:
-    """Check each method section and evaluator name against the registry."""
-    from repro.registry import EVALUATORS, METHODS
+def validate_methods(spec: RunSpec) -> None:
+    """Check each method section against its method's Config (worlds and evaluators check theirs while the
+    spec validates)."""
+    from repro.registry import METHODS
 
     for method_name in spec.methods:
         METHODS.get(method_name).config_from(spec)  # raises RecipeError naming methods.<name>.<key>
-    for evaluator in spec.eval.evaluators:
-        EVALUATORS.target(evaluator)
 
 
 def method_config(config_model: type[BaseModel], spec: RunSpec, name: str) -> Any:
-    try:
-        return config_model.model_validate(spec.methods.get(name, {}))
-    except ValidationError as e:
-        raise RecipeError(format_validation_error(e, config_model, prefix=f"methods.{name}.")) from None
+    return validate_section(config_model, spec.methods.get(name, {}), prefix=f"methods.{name}.")

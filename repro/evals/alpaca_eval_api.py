@@ -10,11 +10,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from repro.evals import PairedEvaluator
 from repro.layout import Layout
-from repro.spec import AlpacaEvalApiSpec, RunSpec
+from repro.spec import RunSpec, Strict
 from repro.stages import Stage
 from repro.worlds import WorldFiles
+
+
+class AlpacaEvalApiSpec(Strict):
+    """AlpacaEval judged by an LLM behind an OpenAI-compatible API: alpaca-eval's stock annotator (AlpacaEval 2's
+    weighted GPT-4 Turbo by default) or the same prompt served by a local endpoint, which is recorded as a
+    different judge. The key reaches the judge through OPENAI_API_KEY in the environment only."""
+
+    annotator: str = Field("weighted_alpaca_eval_gpt4_turbo",
+                           description="alpaca-eval annotator config (its evaluators_configs folder) that calls "
+                                       "openai_completions; its prompt and parser are used unchanged")
+    judge_model: str | None = Field(None, description="model name sent to the endpoint; None = the annotator's own "
+                                                      "(gpt-4-1106-preview for AlpacaEval 2)")
+    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge, e.g. a vLLM "
+                                                         "server; None = api.openai.com, which needs OPENAI_API_KEY")
+    judge_name: str | None = Field(None, description="judge name in metric keys (alpaca_eval/<judge>/...); None = "
+                                                     "the annotator, plus '@<model>' when judge_model or "
+                                                     "judge_api_base changes who judges")
+    reference_outputs: str | None = Field(
+        None, description="JSON/JSONL of {instruction, output} rows the policy is judged against, its instructions "
+        "the evaluation set (AlpacaEval 2: alpaca_eval_gpt4_baseline.json, fetched once where there is network); "
+        "None = the world's held-out prompts against the SFT policy's samples")
+    max_instances: int | None = Field(None, gt=0, description="cap on evaluated instructions; None = every row of "
+                                                               "reference_outputs, or eval.n_prompts without it")
+    max_new_tokens: int | None = Field(None, gt=0, description="longest policy answer; None = generation.max_new_tokens")
+    length_controlled: bool = Field(False, description="also report alpaca-eval's length-controlled win rate; needs "
+                                                       "tatsu-lab/alpaca_eval's df_gamed.csv in the HF cache and is "
+                                                       "meaningful only on the 805 AlpacaEval instructions")
+    parallel: int = Field(4, gt=0, description="concurrent judge requests")
 
 
 def judge_name(cfg: AlpacaEvalApiSpec) -> str:
@@ -32,6 +62,7 @@ def judge_name(cfg: AlpacaEvalApiSpec) -> str:
 
 class AlpacaEvalApiEvaluator(PairedEvaluator):
     name = "alpaca_eval_api"
+    Config = AlpacaEvalApiSpec
     module = "repro.evals.alpaca_eval_api_run"
     requires = ["torch", "transformers", "alpaca_eval", "openai"]
 
@@ -40,7 +71,7 @@ class AlpacaEvalApiEvaluator(PairedEvaluator):
         # The judge's key is not in argv or env: the launcher passes its own environment through, so
         # OPENAI_API_KEY reaches the runner without landing in command.sh, stage.json or the record.
         base = super().stage(spec, layout, world, policy, reference, needs)
-        cfg = spec.eval.alpaca_eval_api
+        cfg = self.config_from(spec)
         inputs = [str(policy), str(reference), str(world.prompts_test)]
         if cfg.reference_outputs:
             inputs.append(cfg.reference_outputs)

@@ -18,11 +18,10 @@ from pathlib import Path
 import yaml
 
 from repro.evals import parse_paired_args
-from repro.evals.alpaca_eval_api import judge_name
+from repro.evals.alpaca_eval_api import AlpacaEvalApiSpec, judge_name
 from repro.evals.alpaca_eval_run import (POLICY_STREAM, REFERENCE_STREAM, alpaca_eval_policy_row, sample_outputs,
                                         world_prompts)
 from repro.evals.judge_key import judge_env, judge_key_problem
-from repro.spec import AlpacaEvalApiSpec
 from repro.store import atomic_write_json, read_jsonl
 from repro.worlds import WorldFiles
 

@@ -30,16 +30,13 @@ def metric_key(benchmark: str, judge: str, metric: str) -> str:
 class JudgeBenchEvaluator(Evaluator):
     """One stage that runs the benchmark's own tools with its section of the recipe (eval.<name>)."""
 
-    def section(self, spec: RunSpec) -> BaseModel:
-        return getattr(spec.eval, self.name)
-
     @abstractmethod
     def question_file(self, section: BaseModel) -> Path:
         """The benchmark's question set: a stage input, so new questions re-run the evaluation."""
 
     def stage(self, spec: RunSpec, layout: Layout, world: WorldFiles, policy: Path, reference: Path,
               needs: list[str]) -> Stage:
-        section = self.section(spec)
+        section = self.config_from(spec)
         workdir = layout.stage_dir(f"eval-{self.name}")
         # The judge's API key is deliberately not in argv or env: the launcher passes its own environment
         # through, so OPENAI_API_KEY reaches the runner without landing in command.sh, stage.json or the record.

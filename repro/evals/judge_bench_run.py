@@ -27,11 +27,11 @@ from pathlib import Path
 
 import yaml
 
-from repro.evals.arena_hard import arena_hard_data_dir
+from repro.evals.arena_hard import ArenaHardSpec, arena_hard_data_dir
 from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics
 from repro.evals.judge_key import (JUDGE_KEY_VAR, PLACEHOLDER_KEY, judge_env, judge_key_problem,  # noqa: F401
                                      without_judge_key)
-from repro.spec import ArenaHardSpec, MtBenchSpec
+from repro.evals.mt_bench import MtBenchSpec
 from repro.store import atomic_write_json, read_jsonl
 
 # What each environment must import to run its benchmark's scripts (checked before any work).

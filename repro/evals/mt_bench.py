@@ -7,13 +7,37 @@ Answers and judgments come from FastChat's own llm_judge scripts, run in FastCha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from repro.evals.judge_bench import JudgeBenchEvaluator
-from repro.spec import MtBenchSpec
+from repro.spec import Strict
+
+
+class MtBenchSpec(Strict):
+    """MT-Bench with FastChat's own llm_judge scripts, run by the interpreter of FastChat's environment
+    (fschat[llm_judge] pins openai<1, so it cannot share the harness's environment)."""
+
+    python: str = Field(description="interpreter of the environment with fschat[llm_judge] installed, "
+                                    "e.g. /opt/fastchat-venv/bin/python")
+    data_dir: str = Field(description="a FastChat checkout's fastchat/llm_judge/data folder: judge_prompts.jsonl, "
+                                      "mt_bench/question.jsonl and mt_bench/reference_answer/<judge_model>.jsonl")
+    model_id: str = Field("repro-policy", description="name of the policy's answers; FastChat also picks its "
+                                                      "conversation template from this name")
+    judge_model: str = Field("gpt-4", description="judge, an OpenAI model name FastChat knows; "
+                                                  "part of every metric key")
+    judge_api_base: str | None = Field(None, description="OpenAI-compatible endpoint serving the judge; None = "
+                                                         "api.openai.com, which needs OPENAI_API_KEY")
+    parallel: int = Field(4, gt=0, description="concurrent judge calls (gen_judgment --parallel)")
+    max_new_token: int = Field(1024, gt=0, description="tokens generated per turn (gen_model_answer --max-new-token)")
+    dtype: Literal["float32", "float16", "bfloat16"] | None = Field(
+        None, description="policy dtype for answer generation; None = FastChat's default (fp16 on GPU)")
 
 
 class MtBenchEvaluator(JudgeBenchEvaluator):
     name = "mt_bench"
+    Config = MtBenchSpec
 
     def question_file(self, section: MtBenchSpec) -> Path:
         return Path(section.data_dir) / "mt_bench" / "question.jsonl"

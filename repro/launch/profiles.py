@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from repro.errors import RecipeError, ReproError, UnknownNameError
-from repro.recipes import REPO_ROOT, format_validation_error
+from repro.recipes import REPO_ROOT
+from repro.sections import format_validation_error
 from repro.spec import Resources
 
 

@@ -1,5 +1,8 @@
 """Worlds: data, tokenizer, base model and gold reward that every method shares.
 
+A world is one package under repro/worlds/ plus one registry line: its World subclass renders the stages
+and its Config validates the recipe's `world` section.
+
 A world renders two shared stages, `world` (build assets) and `pairs` (preference pairs
 sampled from the SFT policy and labelled by the gold reward), and tells where its files are.
 """
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from repro.layout import Layout
-from repro.spec import RunSpec
+from repro.spec import RunSpec, WorldConfig
 from repro.stages import Stage
 
 
@@ -79,6 +82,7 @@ class PairFiles:
 
 class World(ABC):
     name: ClassVar[str]
+    Config: ClassVar[type[WorldConfig]]  # the recipe's `world` section when world.kind names this world
 
     @abstractmethod
     def build_stage(self, spec: RunSpec, layout: Layout) -> Stage:

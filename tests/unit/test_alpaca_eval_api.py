@@ -15,7 +15,8 @@ from repro.evals.judge_key import JUDGE_KEY_VAR
 from repro.recipes import RecipeError, load_recipe
 from repro.registry import EVALUATORS
 from repro.runs import plan_run
-from repro.spec import AlpacaEvalApiSpec, EvalSpec
+from repro.evals.alpaca_eval_api import AlpacaEvalApiSpec
+from repro.spec import EvalSpec
 
 SECRET = "sk-alpaca-judge-secret-7731"
 STOCK = "weighted_alpaca_eval_gpt4_turbo"

@@ -18,7 +18,9 @@ from repro.evals.judge_bench_run import (JUDGE_KEY_VAR, arena_hard_configs, aren
 from repro.recipes import load_recipe
 from repro.registry import EVALUATORS
 from repro.runs import plan_run, render_dry_run
-from repro.spec import ArenaHardSpec, EvalSpec, MtBenchSpec
+from repro.evals.arena_hard import ArenaHardSpec
+from repro.evals.mt_bench import MtBenchSpec
+from repro.spec import EvalSpec
 from tests.conftest import check_golden, normalise
 
 SECRET = "sk-test-must-never-be-written-0123456789"

@@ -11,7 +11,8 @@ from repro.launch.profiles import load_profile
 from repro.launch.slurm_script import render_job_scripts
 from repro.recipes import load_recipe, recipe_names, recipe_path
 from repro.runs import plan_run
-from repro.spec import PretrainedModelSpec, UltraFeedbackWorldSpec
+from repro.spec import PretrainedModelSpec
+from repro.worlds.ultrafeedback import UltraFeedbackWorldSpec
 from tests.conftest import check_golden, normalise
 
 BASE = ["paper-base/llama32-3b-base-ultrafeedback", "paper-base/llama3-8b-base-ultrafeedback"]

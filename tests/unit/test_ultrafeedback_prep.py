@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.spec import UltraFeedbackSourceSpec
+from repro.worlds.ultrafeedback import UltraFeedbackSourceSpec
 from repro.worlds.ultrafeedback.convert import (Dropped, Example, as_score, binarize_raw, completion_score,
                                                 from_binarized, split_conversation)
 from repro.worlds.ultrafeedback.expose import check_pairs

