@@ -9,31 +9,17 @@ from typing import Literal
 from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
+from dvpo.gvm.config import GVMConfig
 from dvpo.hook_env import DIGEST_ENV, MODE_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
-from repro.spec import RunSpec, TrainSpec, section_digest
+from repro.spec import RunSpec, section_digest
 from repro.stages import Stage, TokenCount
 from repro.stages.openrlhf import train_flags, trainer_stage
 from repro.worlds import PairFiles
 
 ZERO_REWARD = Path(__file__).parent / "zero_reward.py"
-
-
-class GVMConfig(TrainSpec):
-    """Global value model pretraining (methods.dvpo.gvm); optimiser fields as for the reward model."""
-
-    targets: Literal["td_lambda", "monte_carlo"] = Field("td_lambda", description="per-token regression targets")
-    returns: Literal["preference", "reward_model"] = Field(
-        "preference", description="sentence returns: +1 chosen / -1 rejected (official code), or the scores of the "
-                                  "shared reward model (adds its stages; DVPO's policy stage still loads no RM)")
-    head_init: Literal["zero", "normal"] = Field(
-        "zero", description="value head start: zero (official code) or OpenRLHF's normal init, which lets a "
-                            "small backbone learn from the first step")
-    gamma: float = Field(1.0, gt=0, le=1, description="discount of the value targets")
-    lambd: float = Field(0.95, ge=0, le=1, description="TD(lambda) mixing")
-    inner_epochs: int = Field(2, gt=0, description="optimiser passes per batch with fixed targets")
 
 
 class DVPOConfig(RLMethodConfig):
@@ -54,13 +40,8 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         key.append(reward_model.model.parent.name)
     workdir = layout.shared_dir("gvm", section_digest(*key))
     flags = {
-        "gvm.targets": cfg.targets,
-        "gvm.returns": cfg.returns,
+        "gvm.config": cfg.model_dump_json(),
         "gvm.reward_model": reward_model.model if reward_model else None,
-        "gvm.head_init": cfg.head_init,
-        "gvm.gamma": cfg.gamma,
-        "gvm.lambd": cfg.lambd,
-        "gvm.inner_epochs": cfg.inner_epochs,
         "gvm.test_pairs": pairs.test,
         "gvm.report": workdir / "report.json",
         "model.model_name_or_path": pipe.sft_model,

@@ -1,6 +1,6 @@
 """GVM pretraining: a token-level value model fit to returns on the reward model's preference data.
 
-`python -m dvpo.gvm.train [--gvm.* flags] <openrlhf.cli.train_rm flags>` (through repro.cpu.run on
+`python -m dvpo.gvm.train --gvm.config JSON --gvm.test_pairs F --gvm.report F <openrlhf.cli.train_rm flags>` (through repro.cpu.run on
 CPU, `deepspeed --module` on GPU). The reward model's own CLI flags and defaults configure the
 model, DeepSpeed strategy and optimizer (captured from train_rm's parser, see
 dvpo/openrlhf_hooks.py), so the GVM trains exactly as the reward model or critic would.
@@ -27,23 +27,19 @@ import torch
 
 from dvpo.advantage import (explained_variance, last_index, masked_mean, monte_carlo_targets, td_lambda_targets,
                             value_loss)
+from dvpo.gvm.config import GVMConfig
 from repro.chat import chat_prompt, chat_response
 from repro.store import read_jsonl
 
 
 def gvm_parser() -> argparse.ArgumentParser:
+    """The GVM's own flags: its config (the recipe's methods.dvpo.gvm, as JSON) and the stage's files."""
     ap = argparse.ArgumentParser(prog="dvpo.gvm.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gvm.targets", dest="targets", choices=["td_lambda", "monte_carlo"], default="td_lambda")
-    ap.add_argument("--gvm.returns", dest="returns", choices=["preference", "reward_model"], default="preference")
+    ap.add_argument("--gvm.config", dest="config", type=GVMConfig.model_validate_json, default=GVMConfig(),
+                    help="GVMConfig as JSON (dvpo/gvm/config.py); default: every field's default")
     ap.add_argument("--gvm.reward_model", dest="reward_model", default=None,
-                    help="reward model folder, for --gvm.returns reward_model")
-    ap.add_argument("--gvm.gamma", dest="gamma", type=float, default=1.0)
-    ap.add_argument("--gvm.lambd", dest="lambd", type=float, default=0.95)
-    ap.add_argument("--gvm.inner_epochs", dest="inner_epochs", type=int, default=2,
-                    help="optimiser passes over each batch with its targets fixed (official code: 2)")
-    ap.add_argument("--gvm.head_init", dest="head_init", choices=["zero", "normal"], default="zero",
-                    help="value head start: zero (official code) or OpenRLHF's normal(0, 1/(hidden+1)) init")
+                    help="reward model folder, for returns: reward_model")
     ap.add_argument("--gvm.test_pairs", dest="test_pairs", required=True, help="held-out pairs (jsonl)")
     ap.add_argument("--gvm.report", dest="report", required=True, help="report.json to write")
     return ap
@@ -143,7 +139,8 @@ def evaluate(model, samples: list[Sample], pad_id: int, batch_size: int, gamma: 
     }
 
 
-def train(args, cfg) -> dict:
+def train(args, files: argparse.Namespace) -> dict:
+    cfg: GVMConfig = files.config
     from openrlhf.models import get_llm_for_sequence_regression
     from openrlhf.utils import get_strategy, get_tokenizer
 
@@ -165,12 +162,12 @@ def train(args, cfg) -> dict:
     pad_id = tokenizer.pad_token_id
 
     train_pairs = read_jsonl(Path(args.data.dataset))[: args.data.max_samples]
-    test_pairs = read_jsonl(Path(cfg.test_pairs))
+    test_pairs = read_jsonl(Path(files.test_pairs))
     chat = args.data.apply_chat_template
     if cfg.returns == "reward_model":
-        if not cfg.reward_model:
-            raise SystemExit("--gvm.returns reward_model needs --gvm.reward_model PATH")
-        train_returns, test_returns = (reward_model_returns(cfg.reward_model, p, chat) for p in (train_pairs, test_pairs))
+        if not files.reward_model:
+            raise SystemExit("returns: reward_model needs --gvm.reward_model PATH")
+        train_returns, test_returns = (reward_model_returns(files.reward_model, p, chat) for p in (train_pairs, test_pairs))
     else:
         train_returns, test_returns = preference_returns(train_pairs), preference_returns(test_pairs)
     train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len, chat)
@@ -229,10 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     from dvpo.openrlhf_hooks import train_rm_args
     from repro.store import atomic_write_json
 
-    cfg, rest = gvm_parser().parse_known_args(argv)
+    files, rest = gvm_parser().parse_known_args(argv)
     args = train_rm_args(rest)
-    report = train(args, cfg)
-    atomic_write_json(Path(cfg.report), {"metrics": {f"gvm/{k}": v for k, v in report.items()}})
+    report = train(args, files)
+    atomic_write_json(Path(files.report), {"metrics": {f"gvm/{k}": v for k, v in report.items()}})
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from repro.stages.openrlhf import launch_prefix, render_flags
+from dvpo.gvm.config import GVMConfig
 from repro.runs import plan_run, render_dry_run
 from repro.spec import Resources
+from repro.stages.openrlhf import launch_prefix, render_flags
 from tests.conftest import check_golden, normalise
 
 
@@ -86,7 +87,7 @@ def test_dvpo_gvm_on_reward_model_returns_adds_the_shared_rm_but_not_to_the_poli
     assert "rm" not in plain and stages["rm"].workdir == ppo["rm"].workdir  # the PPO baseline's own RM
     gvm = stages["gvm"].argv
     assert stages["gvm"].needs == ["pairs", "rm"]
-    assert gvm[gvm.index("--gvm.returns") + 1] == "reward_model"
+    assert GVMConfig.model_validate_json(gvm[gvm.index("--gvm.config") + 1]).returns == "reward_model"
     assert gvm[gvm.index("--gvm.reward_model") + 1] == str(Path(ppo["rm"].workdir) / "model")
     assert "--reward.model_name_or_path" not in stages["policy"].argv
 
@@ -110,3 +111,18 @@ def test_rm_judged_evaluator_shares_the_methods_reward_model(results_root):
     assert judge.argv[2] == "repro.cpu.run"  # loads OpenRLHF's reward model through the CPU layer
     sft = {s.name: s for s in plan_run("sft", "imdb/evals", results_root=results_root).stages}
     assert {"pairs", "rm", "rm-accuracy"} <= set(sft)  # even a method without pairs gets the judge's RM
+
+
+def test_the_gvm_trainer_reads_back_exactly_the_recipe_section_the_method_rendered(results_root):
+    """One pydantic model on both sides: the trainer's --gvm.config is methods.dvpo.gvm as validated."""
+    pytest.importorskip("torch")
+    from dvpo.gvm.train import gvm_parser
+    from dvpo.method import DVPO
+
+    plan = plan_run("dvpo", "imdb/smoke", overrides=("methods.dvpo.gvm.lambd=0.5", "methods.dvpo.gvm.targets=monte_carlo"),
+                    results_root=results_root)
+    argv = next(s for s in plan.stages if s.name == "gvm").argv
+    files, rest = gvm_parser().parse_known_args(argv[argv.index("dvpo.gvm.train") + 1:])
+    assert files.config == DVPO.config_from(plan.spec).gvm
+    assert (files.config.lambd, files.config.targets) == (0.5, "monte_carlo")
+    assert files.test_pairs.endswith("pairs_test.jsonl") and not any(a.startswith("--gvm.") for a in rest)
