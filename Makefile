@@ -25,8 +25,11 @@ demo: install
 	$(VENV)/bin/repro run --method dvpo
 	$(VENV)/bin/repro status
 
+# Every tier (unit, integration on tiny models, the real local Slurm): what CI runs. -m "" lifts the
+# fast-tier selection that pyproject's addopts give a plain `pytest`.
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest -m "" tests
 
+# The fast tier only (no Slurm, no training): a plain `pytest`, under 2 minutes.
 test-unit: install
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from repro.evals.alpaca_eval_api import judge_name
+from repro.evals.alpaca_eval_api import AlpacaEvalApiSpec, judge_name
 from repro.evals.alpaca_eval_api_run import (client_config, judge_config, lc_data_cached, main, problems,
                                              read_reference_outputs, stock_annotator, write_judge)
 from repro.evals.judge_key import JUDGE_KEY_VAR
 from repro.recipes import RecipeError, load_recipe
 from repro.registry import EVALUATORS
 from repro.runs import plan_run
-from repro.evals.alpaca_eval_api import AlpacaEvalApiSpec
 from repro.spec import EvalSpec
+from tests.conftest import needs
 
 SECRET = "sk-alpaca-judge-secret-7731"
 STOCK = "weighted_alpaca_eval_gpt4_turbo"
@@ -48,6 +48,7 @@ def test_judge_config_swaps_model_and_endpoint_and_keeps_prompt_and_parser(tmp_p
         "gpt-4-1106-preview"
 
 
+@needs("alpaca_eval")
 def test_written_judge_files_hold_the_endpoint_but_never_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv(JUDGE_KEY_VAR, SECRET)
     cfg = AlpacaEvalApiSpec(judge_api_base="http://127.0.0.1:9/v1", judge_model="j")
@@ -61,11 +62,13 @@ def test_written_judge_files_hold_the_endpoint_but_never_the_key(tmp_path, monke
     assert client_config(None) == {"default": [{}]}  # the client reads OPENAI_API_KEY / OPENAI_BASE_URL itself
 
 
+@needs("alpaca_eval")
 def test_stock_annotator_is_read_from_alpaca_evals_own_configs():
     stock, folder = stock_annotator(STOCK)
     assert stock["fn_completions"] == "openai_completions" and (folder / stock["prompt_template"]).is_file()
 
 
+@needs("alpaca_eval")
 def test_problems_are_reported_together_and_name_what_to_do(tmp_path):
     cfg = AlpacaEvalApiSpec(reference_outputs=str(tmp_path / "alpaca_eval_gpt4_baseline.json"))
     found = problems(cfg, tmp_path / "no-policy", {})
@@ -80,6 +83,7 @@ def test_problems_are_reported_together_and_name_what_to_do(tmp_path):
     assert problems(AlpacaEvalApiSpec(judge_api_base="http://x/v1"), tmp_path / "policy", {}) == []
 
 
+@needs("alpaca_eval")
 def test_unknown_or_non_api_annotators_are_refused_by_name(tmp_path):
     (tmp_path / "policy").mkdir()
     env = {JUDGE_KEY_VAR: SECRET}
@@ -89,6 +93,7 @@ def test_unknown_or_non_api_annotators_are_refused_by_name(tmp_path):
     assert "calls vllm_local_completions, not openai_completions" in local
 
 
+@needs("alpaca_eval")
 def test_length_control_needs_its_data_in_the_hf_cache(tmp_path, monkeypatch):
     from alpaca_eval import constants
 
@@ -115,6 +120,7 @@ def test_reference_outputs_are_read_from_json_or_jsonl_and_checked(tmp_path):
         read_reference_outputs(tmp_path / "bad.json")
 
 
+@needs("alpaca_eval")
 def test_main_stops_before_loading_any_model_when_a_precondition_fails(tmp_path, monkeypatch):
     monkeypatch.delenv(JUDGE_KEY_VAR, raising=False)
     out = tmp_path / "eval-alpaca_eval_api"

@@ -3,6 +3,7 @@ from repro.store import RunRecord, StageMetrics, StageRecord, now
 from repro.tables.bench import BenchRow, train_stage_table
 from repro.tables.build import steady_mean
 from repro.tables.render import to_markdown
+from tests.conftest import needs
 
 
 def row(method: str, walls: dict[str, float], reward: float, train_stage: str = "") -> BenchRow:
@@ -85,6 +86,7 @@ def test_a_method_without_its_training_stage_renders_dashes():
     assert table3_lines([rl_row("ppo", 1000.0, [9.0, 4.0]), broken])[2] == "| grpo | — | — | — | — | — | — | — |"
 
 
+@needs("torch", "tensorboard")
 def test_logged_step_gaps_from_tensorboard_event_times(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 

@@ -9,6 +9,7 @@ from repro.runs import plan_run, render_dry_run
 from repro.spec import ModelSpec
 from repro.worlds.imdb.model import init_model, llama_config
 from repro.worlds.imdb.tokenizer import reserved_token, train_tokenizer
+from tests.conftest import needs
 
 # Parameters of the released models (config.json; 3.2-3B ties its embeddings, 3-8B does not).
 REAL_PARAMS = {"imdb/bench-llama32-3b": 3_212_749_824, "imdb/bench-llama3-8b": 8_030_261_248}
@@ -26,6 +27,7 @@ def meta_params(spec: ModelSpec) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@needs("torch", "transformers", "tokenizers")
 @pytest.mark.parametrize("recipe", sorted(REAL_PARAMS))
 def test_bench_recipe_has_the_real_models_parameter_count(recipe):
     spec = load_recipe(recipe)
@@ -66,6 +68,7 @@ def test_kv_heads_must_divide_heads():
         load_recipe("imdb/smoke", ["model.num_kv_heads=3"])
 
 
+@needs("torch", "transformers", "tokenizers")
 def test_padded_tokenizer_tokenises_as_before_and_decodes_every_id():
     plain, padded = train_tokenizer(TEXTS, 300), train_tokenizer(TEXTS, 300, pad_to=1000)
     assert len(padded) == padded.vocab_size == 1000 and len(plain) < 1000
@@ -77,6 +80,7 @@ def test_padded_tokenizer_tokenises_as_before_and_decodes_every_id():
         train_tokenizer(TEXTS, 300, pad_to=100)
 
 
+@needs("torch", "transformers", "tokenizers")
 def test_random_init_model_has_one_row_per_padded_id_and_grouped_kv_heads():
     tokenizer = train_tokenizer(TEXTS, 300, pad_to=512)
     spec = ModelSpec(hidden_size=32, num_layers=1, num_heads=4, num_kv_heads=2, intermediate_size=64, vocab_size=512)
@@ -87,6 +91,7 @@ def test_random_init_model_has_one_row_per_padded_id_and_grouped_kv_heads():
         init_model(train_tokenizer(TEXTS, 300), spec, seed=0)
 
 
+@needs("torch", "transformers", "tokenizers")
 def test_paper_size_worlds_are_built_and_saved_in_bf16_without_touching_the_default(tmp_path):
     import torch
 

@@ -4,10 +4,13 @@ import inspect
 from types import SimpleNamespace
 
 import pytest
-import torch
 
-from dvpo import openrlhf_hooks
-from repro.cpu.run import install_shims
+# The training stack (make install): a light install's fast tier skips these, CI runs them.
+torch = pytest.importorskip("torch")
+pytest.importorskip("openrlhf")
+
+from dvpo import openrlhf_hooks  # noqa: E402
+from repro.cpu.run import install_shims  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,7 +12,7 @@ import pytest
 from repro.recipes import load_recipe
 from repro.runs import plan_run
 from repro.spec import TrainSpec, section_digest
-from tests.conftest import REPO
+from tests.conftest import REPO, needs
 
 INSTRUCT = ["paper-instruct/mistral-7b-instruct-ultrafeedback", "paper-instruct/llama3-8b-instruct-ultrafeedback"]
 BASE = "paper-base/llama3-8b-base-ultrafeedback"
@@ -167,6 +167,7 @@ def chat_tokenizer(tmp_path_factory):
     return tok
 
 
+@needs("torch", "transformers", "tokenizers")
 def test_sample_formats_prompts_with_the_chat_template_only_when_asked(chat_tokenizer):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -187,6 +188,7 @@ def test_sample_formats_prompts_with_the_chat_template_only_when_asked(chat_toke
     assert [s.prompt_ids for s in raw] == [ids(p) for p in prompts]
 
 
+@needs("torch", "transformers", "tokenizers")
 def test_gvm_encodes_pairs_through_the_chat_template(chat_tokenizer):
     from dvpo.gvm.train import encode
     from repro.chat import chat_prompt, chat_response
@@ -200,6 +202,7 @@ def test_gvm_encodes_pairs_through_the_chat_template(chat_tokenizer):
     assert encode(tok, prompt, response, 1.0, 64).ids == tok(prompt + response, add_special_tokens=False)["input_ids"]
 
 
+@needs("torch", "transformers", "tokenizers", "openrlhf")
 def test_openrlhf_wraps_string_prompts_for_sft_and_rl_but_not_for_pairs(chat_tokenizer):
     """Why RM and DPO read message-list pairs: OpenRLHF's SFT and prompt datasets turn a string prompt into one
     user turn (the text repro.chat makes), its reward dataset renders a string as turns of nothing."""

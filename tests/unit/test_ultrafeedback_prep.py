@@ -14,6 +14,7 @@ from repro.worlds.ultrafeedback.convert import (Dropped, Example, as_score, bina
                                                 from_binarized, split_conversation)
 from repro.worlds.ultrafeedback.expose import check_pairs
 from repro.worlds.ultrafeedback.split import prepare
+from tests.conftest import needs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -213,6 +214,7 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@needs("transformers", "tokenizers")
 @pytest.mark.parametrize("fmt", ["binarized", "raw"])
 def test_world_and_pairs_stages_end_to_end(tmp_path, fmt):
     source = tmp_path / f"ultrafeedback-{fmt}.jsonl"
@@ -253,6 +255,7 @@ def test_world_and_pairs_stages_end_to_end(tmp_path, fmt):
     assert json.loads((pairs_out / "stats.json").read_text())["pairs_train"]["rows"] == len(train_pairs)
 
 
+@needs("transformers", "tokenizers")
 def test_world_stage_refuses_an_unpinned_revision(tmp_path):
     source = tmp_path / "uf.jsonl"
     write_source(source, "binarized")
@@ -280,6 +283,7 @@ def prepare_world(tmp_path: Path, chat_template: str | None,
     return out, proc
 
 
+@needs("transformers", "tokenizers")
 def test_chat_template_pairs_are_message_lists_that_openrlhf_formats_like_the_harness(tmp_path):
     """RM and DPO read the message-list copies: OpenRLHF's RewardDataset then makes exactly the text the
     harness's own formatting (repro/chat.py) makes for the same pair."""
@@ -305,6 +309,7 @@ def test_chat_template_pairs_are_message_lists_that_openrlhf_formats_like_the_ha
                                           chat_response(tok, p["prompt"], p["rejected"]))
 
 
+@needs("transformers", "tokenizers")
 def test_world_stage_refuses_chat_template_for_a_tokenizer_without_one(tmp_path):
     _, proc = prepare_world(tmp_path, None, model_flag=True)
     assert proc.returncode != 0 and "has no chat template" in proc.stderr
