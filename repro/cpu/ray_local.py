@@ -11,11 +11,30 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 
 # Ray reads this at import: without it the node advertises its non-loopback address.
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 LOOPBACK = "127.0.0.1"
+
+
+class RayImportedTooEarly(RuntimeError):
+    """ray was imported before the loopback setting: its cluster would listen on every interface."""
+
+
+_pinned = False
+
+
+def pin_loopback() -> None:
+    """Set the loopback environment before anything imports ray: call first thing in a Ray stage's process.
+    Method hooks (e.g. DVPO's) import OpenRLHF, which imports ray; once ray is in, the setting is too late."""
+    global _pinned
+    if "ray" in sys.modules and not _pinned:
+        raise RayImportedTooEarly("ray was imported before repro.cpu.ray_local.pin_loopback(): the local Ray "
+                                  "cluster would bind and advertise every interface; pin first")
+    os.environ.update(LOOPBACK_ENV)
+    _pinned = True
 
 
 def worker_env() -> dict[str, str]:
@@ -50,7 +69,7 @@ def start(logical_gpus: int, cpus: int | None = None) -> str:
     """Start the cluster; returns its temp dir. Worker output reaches the stage log through the
     driver (log_to_driver), so the temp dir is removed by stop()."""
     global _temp_dir
-    os.environ.update(LOOPBACK_ENV)
+    pin_loopback()
     import ray
 
     # Short path: Ray's unix sockets must fit in 107 bytes.

@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         sys.exit("usage: python -m repro.cpu.run [--ray N] <module> [args...]   e.g. openrlhf.cli.train_sft")
     ray_gpus, argv = split_ray_flag(argv)
+    if ray_gpus is not None:
+        from repro.cpu import ray_local
+
+        ray_local.pin_loopback()  # before the version check, shims and hooks: any of them may import ray
     module, args = argv[0], argv[1:]
     check_openrlhf_version(strict=os.environ.get("REPRO_CPU_ALLOW_OTHER_OPENRLHF") != "1")
     if ray_gpus is None:

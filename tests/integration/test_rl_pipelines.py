@@ -6,14 +6,21 @@ shared by the three methods exactly as in real use.
 
 import ipaddress
 import json
+import os
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.integration.test_dpo_pipeline import load_weights, repro
+from tests.integration.test_dpo_pipeline import REPRO, load_weights
+
+# What each method's run exposed while it ran: every listening address of its process tree, and every
+# address a Ray process was told to advertise (--node-ip-address=...).
+LISTENERS: dict[str, dict[str, set]] = {}
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +30,39 @@ def root(tmp_path_factory):
     return tmp_path_factory.mktemp("results")
 
 
+def watch_listeners(proc: subprocess.Popen, seen: dict[str, set], stop: threading.Event) -> None:
+    """Poll the run's whole process tree (stages, Ray's GCS, raylet, workers) until it ends."""
+    while not stop.wait(0.3):
+        try:
+            procs = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        for p in procs:
+            try:
+                for c in p.net_connections("inet"):
+                    if c.status == psutil.CONN_LISTEN:
+                        seen["listen"].add((c.laddr.ip, p.name()))
+                seen["advertised"].update(re.findall(r"--node-ip-address=(\S*)", " ".join(p.cmdline())))
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+
+
 def run_method(root: Path, method: str) -> dict:
-    repro("run", "--method", method, "--recipe", "imdb/smoke", root=root)
+    seen: dict[str, set] = {"listen": set(), "advertised": set()}
+    stop = threading.Event()
+    env = {**os.environ, "REPRO_RESULTS": str(root)}
+    proc = subprocess.Popen([*REPRO, "run", "--method", method, "--recipe", "imdb/smoke"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watcher = threading.Thread(target=watch_listeners, args=(proc, seen, stop), daemon=True)
+    watcher.start()
+    try:
+        output, _ = proc.communicate(timeout=900)
+    finally:
+        stop.set()
+        watcher.join()
+    if proc.returncode != 0:
+        pytest.fail(f"repro run --method {method} exited {proc.returncode}\n{output[-4000:]}")
+    LISTENERS[method] = seen
     (path,) = (root / "runs").glob(f"imdb-smoke-{method}-*/record.json")
     return json.loads(path.read_text())
 
@@ -123,8 +161,21 @@ def test_dvpo_runs_without_reward_model_or_critic(dvpo):
 
 
 def is_loopback(address: str) -> bool:
+    if not address:  # an empty --node-ip-address lets Ray pick the machine's own address
+        return False
     ip = ipaddress.ip_address(address)
     return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
+
+
+@pytest.mark.parametrize("method", ["ppo", "grpo", "dvpo"])
+def test_real_policy_stages_listen_and_advertise_on_loopback_only(method, request):
+    """Ray has no authentication: a listener on another interface lets the network run code as the user.
+    Checked on the real stages with their hooks (DVPO's import ray before the cluster starts)."""
+    request.getfixturevalue(method)
+    seen = LISTENERS[method]
+    assert any(name.startswith(("gcs_server", "raylet")) for _, name in seen["listen"]), seen["listen"]
+    assert all(is_loopback(ip) for ip, _ in seen["listen"]), sorted(seen["listen"])
+    assert seen["advertised"] and all(is_loopback(ip) for ip in seen["advertised"]), seen["advertised"]
 
 
 def test_local_ray_cluster_listens_on_loopback_only_and_stops():

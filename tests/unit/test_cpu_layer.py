@@ -215,3 +215,12 @@ def test_orphaned_deepspeed_shm_buffers_are_removed_but_used_ones_kept(tmp_path)
         mapping.close(), mapped.close(), held.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], names[1], "other_file"])
     assert remove_orphaned_deepspeed_buffers(tmp_path) == 2 * 4096
+
+
+def test_ray_imported_before_the_loopback_pin_is_refused_not_exposed():
+    """Method hooks import OpenRLHF (and so ray) early: the stage must fail loudly rather than start a Ray
+    cluster that binds every interface (repro.cpu.run pins loopback before hooks, shims and the version check)."""
+    code = ("import ray\nfrom repro.cpu import ray_local\n"
+            "try:\n    ray_local.pin_loopback()\nexcept ray_local.RayImportedTooEarly as e:\n    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "refused: ray was imported before" in out.stdout, out.stderr[-2000:]
