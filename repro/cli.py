@@ -38,9 +38,9 @@ def friendly_errors(fn):
         except ReproError as e:
             err.print(f"[red]error:[/red] {e}", highlight=False, markup=True)
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             err.print("[yellow]interrupted[/yellow]: the record keeps what finished; re-run to resume")
-            raise typer.Exit(130) from None
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
 
     return wrapper
 

@@ -36,3 +36,13 @@ class StageFailed(ReproError):
     """A stage exited non-zero; its record holds the log tail."""
 
     exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP reached a local run: handled exactly like Ctrl-C (stages stopped, record
+    'interrupted'), and the process exits 128 + the signal's number as a killed process would."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum

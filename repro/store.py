@@ -52,6 +52,15 @@ class StageRecord(BaseModel):
     log_tail: str = Field("", description="last lines of the log when the stage failed")
 
 
+class RunOwner(BaseModel):
+    """The local launcher process running a run: a record left 'running' by a dead owner is reclaimed."""
+
+    host: str = Field(description="hostname of the launcher's machine")
+    pid: int = Field(description="the launcher's process id")
+    started: float = Field(description="the launcher's process start time (seconds since the epoch), so a "
+                                       "recycled pid is not mistaken for it")
+
+
 class RunRecord(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -61,6 +70,7 @@ class RunRecord(BaseModel):
     seed: int
     status: RunStatus = "pending"
     launcher: str = "local"
+    owner: RunOwner | None = Field(None, description="the local launcher running this run, while it runs")
     created_at: str
     updated_at: str
     spec: dict[str, Any]

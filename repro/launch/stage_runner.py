@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,15 +70,45 @@ def completed_record(stage: Stage, key: str) -> StageRecord | None:
 
 
 @contextmanager
-def stage_lock(workdir: Path):
-    """Two runs sharing a stage (e.g. the same SFT) must not run it at once."""
+def stage_lock(workdir: Path, console: Console | None = None):
+    """Two runs sharing a stage (e.g. the same SFT) must not run it at once: the second waits, and says so.
+    Yields the lock's file descriptor, which the stage process inherits and so holds while it lives."""
     workdir.mkdir(parents=True, exist_ok=True)
     with open(workdir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if console:
+                console.print(f"[yellow]waiting[/yellow]: {workdir.name} is being written by another run "
+                              "(or by a stage still stopping)")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield fh.fileno()
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def start_watchdog(pgid: int) -> tuple[subprocess.Popen, int]:
+    """repro.launch.watchdog for the stage's process group; returns it and the pipe end this process keeps."""
+    read_end, write_end = os.pipe()
+    try:
+        dog = subprocess.Popen([sys.executable, "-m", "repro.launch.watchdog", str(pgid)], stdin=read_end,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        os.close(read_end)
+    return dog, write_end
+
+
+def release_watchdog(watchdog: tuple[subprocess.Popen, int]) -> None:
+    """The stage is over (or stopped here): tell the watchdog so, and let it exit."""
+    from repro.launch.watchdog import DONE
+
+    dog, write_end = watchdog
+    try:
+        os.write(write_end, DONE)
+    finally:
+        os.close(write_end)
+    dog.wait(timeout=30)
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -139,7 +170,7 @@ class StageRunner:
     def run_stage(self, stage: Stage) -> None:
         """Run one stage (or skip it if unchanged) and fold it into the record; raises StageFailed."""
         workdir = Path(stage.workdir)
-        with stage_lock(workdir):
+        with stage_lock(workdir, self.console) as lock_fd:
             key = stage_key(stage)
             done = None if self.force else completed_record(stage, key)
             if done is not None:
@@ -154,7 +185,7 @@ class StageRunner:
             if stage.tensorboard_dir:  # a re-run must not append to the last run's curves
                 shutil.rmtree(stage.tensorboard_dir, ignore_errors=True)
             atomic_write_text(workdir / "command.sh", f"#!/usr/bin/env bash\n{env_prefix(stage)}{stage.command_line()}\n")
-            rec = self._execute(stage, rec)
+            rec = self._execute(stage, rec, lock_fd)
             atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
             self.set_stage(rec)
             if rec.status != "completed":
@@ -162,13 +193,16 @@ class StageRunner:
                                   f"log: {workdir / 'log.txt'}\n{rec.log_tail}")
             self._absorb_outputs(stage, rec)
 
-    def _execute(self, stage: Stage, rec: StageRecord) -> StageRecord:
+    def _execute(self, stage: Stage, rec: StageRecord, lock_fd: int) -> StageRecord:
         workdir = Path(stage.workdir)
         log_path = workdir / "log.txt"
         env = {**os.environ, **stage.env}
         with open(log_path, "w") as log:
+            # The stage holds its folder's lock itself (pass_fds): while any copy of it lives, no other
+            # run starts the same stage, even if this launcher was killed (one writer per stage folder).
             proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(lock_fd,))
+            watchdog = start_watchdog(proc.pid)
             sampler = ResourceSampler(proc.pid, stage.resources.device)
             RUNNING.add(proc)
             try:
@@ -185,6 +219,7 @@ class StageRunner:
                 raise
             finally:
                 RUNNING.discard(proc)
+                release_watchdog(watchdog)
                 if stage.resources.device == "cpu":
                     from repro.cpu.shm_cleanup import remove_orphaned_deepspeed_buffers
 
