@@ -43,7 +43,7 @@ class DPO(Method):
             "model.beta": cfg.beta,
             "model.label_smoothing": cfg.label_smoothing,
             "model.nll_loss_coef": cfg.nll_loss_coef,
-            **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "dpo"),
+            **train_flags(cfg, spec, workdir, "dpo"),
         }
         dpo = trainer_stage(
             spec, "dpo", "openrlhf.cli.train_dpo", flags, workdir, needs=["pairs"],

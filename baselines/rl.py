@@ -21,7 +21,8 @@ from repro.pipeline import Pipeline
 from repro.spec import Resources, RLSpec, RunSpec, Strict
 from repro.stages import Stage
 from repro.stages.env import stage_env
-from repro.stages.openrlhf import EFFECTIVE_ARGS_ENV, REQUIRES, attention, prompt_flags, ray_prefix, render_flags
+from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, checkpoint_flags, prompt_flags, ray_prefix,
+                                   render_flags)
 
 RL_REQUIRES = REQUIRES + ["ray"]
 
@@ -131,6 +132,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "logger.wandb.run_name": plan.estimator,
         **placement_flags(spec.resources, spec.rl),
         **plan.extra_flags,
+        **checkpoint_flags(spec.checkpoint, workdir, "policy"),
     }
     return flags
 

@@ -49,7 +49,7 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         # The GVM tokenises the string pairs itself (dvpo/gvm/train.py), through the template when set.
         "data.apply_chat_template": spec.uses_chat_template,
         "ds.value_head_prefix": "score",
-        **train_flags(cfg, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "gvm"),
+        **train_flags(cfg, spec, workdir, "gvm"),
     }
     return trainer_stage(
         spec, "gvm", "dvpo.gvm.train", flags, workdir, needs=["pairs"] + (["rm"] if reward_model else []),

@@ -28,7 +28,10 @@ def omit_when_default(data: dict, spec: BaseModel, *fields: str) -> dict:
     For fields added after runs existed: left out at their defaults, the spec dump (and so every run id and
     shared-stage key) of a recipe that does not set them stays exactly what it was."""
     for name in fields:
-        if name in data and data[name] == type(spec).model_fields[name].default:
+        default = type(spec).model_fields[name].get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            default = default.model_dump(mode="json")
+        if name in data and data[name] == default:
             data.pop(name)
     return data
 
@@ -235,6 +238,23 @@ class EvalSpec(BaseModel):
         return (self.__pydantic_extra__ or {}).get(evaluator)
 
 
+class CheckpointSpec(Strict):
+    """Mid-run checkpoints of every training stage (SFT, RM, DPO, the GVM, Ray PPO), so that a stage stopped
+    part-way (a Slurm requeue on timeout or preemption, a killed or interrupted run) continues from its last
+    checkpoint when it runs again instead of from step 0. OpenRLHF saves by optimiser/RL steps only."""
+
+    every_steps: int | None = Field(None, gt=0, description="save every N steps (OpenRLHF's --ckpt.save_steps) and "
+                                                            "resume from the latest on a re-run; None = no mid-run "
+                                                            "checkpoints, a stopped stage starts over")
+    keep: int = Field(2, gt=0, description="checkpoints kept per stage, newest first (--ckpt.max_num)")
+    stages: list[str] | None = Field(None, description="which training stages checkpoint (sft, rm, dpo, gvm, "
+                                                       "policy); None = every one")
+
+    @model_serializer(mode="wrap")
+    def _omit_stages_when_all(self, handler):
+        return omit_when_default(handler(self), self, "stages")
+
+
 class Resources(Strict):
     """Where and with what a stage runs; the Slurm launcher maps these to job options."""
 
@@ -283,6 +303,12 @@ class RunSpec(Strict):
     )
     eval: EvalSpec = Field(default_factory=EvalSpec, description="evaluation on held-out prompts")
     resources: Resources = Field(Resources(), description="resources per stage")
+    checkpoint: CheckpointSpec = Field(CheckpointSpec(), description="mid-run checkpoints and resume of training "
+                                                                     "stages")
+
+    @model_serializer(mode="wrap")
+    def _omit_checkpoint_when_off(self, handler):
+        return omit_when_default(handler(self), self, "checkpoint")
 
     @field_validator("world", mode="before")
     @classmethod

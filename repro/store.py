@@ -50,6 +50,8 @@ class StageRecord(BaseModel):
     metrics: StageMetrics | None = None
     train: dict[str, Any] = Field({}, description="summary of the stage's training curves (tensorboard)")
     log_tail: str = Field("", description="last lines of the log when the stage failed")
+    resumed_from: str | None = Field(None, description="the stage's own checkpoint it continued from (e.g. "
+                                                       "global_step2) after a stop; None = it started at step 0")
 
 
 class RunOwner(BaseModel):

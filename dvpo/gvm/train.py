@@ -139,6 +139,28 @@ def evaluate(model, samples: list[Sample], pad_id: int, batch_size: int, gamma: 
     }
 
 
+def load_checkpoint(strategy, model, ckpt) -> dict:
+    """The GVM's own resume, with OpenRLHF's --ckpt.* flags as every trainer has them: model, optimiser and
+    scheduler from the latest DeepSpeed checkpoint under ckpt.path, and where the loop stood."""
+    if not (ckpt.load_enable and (Path(ckpt.path) / "latest").is_file()):
+        return {}
+    _, states = strategy.load_ckpt(model, ckpt.path)
+    strategy.print(f"resumed from {ckpt.path}: optimiser step {states['step']}, {states['batches']} batches done")
+    return states
+
+
+def maybe_save_checkpoint(strategy, model, ckpt, step: int, accumulation: int, saved: int, states: dict) -> int:
+    """Save once every ckpt.save_steps optimiser steps, at the first point where a batch and a gradient-
+    accumulation window both end (nothing half-accumulated is lost), keeping the newest ckpt.max_num.
+    `saved` is the optimiser step of the last save; returns it, updated."""
+    every = ckpt.save_steps
+    optimizer_steps = step // accumulation
+    if every is None or every <= 0 or step % accumulation or optimizer_steps // every <= saved // every:
+        return saved
+    strategy.save_ckpt(model, ckpt.path, f"global_step{optimizer_steps}", ckpt.max_num, ckpt.max_mem, states)
+    return optimizer_steps
+
+
 def train(args, files: argparse.Namespace) -> dict:
     cfg: GVMConfig = files.config
     from openrlhf.models import get_llm_for_sequence_regression
@@ -188,13 +210,21 @@ def train(args, files: argparse.Namespace) -> dict:
 
         writer = SummaryWriter(args.logger.tensorboard_dir)
     device = torch.cuda.current_device()
-    # Held-out loss before any update: the baseline "GVM loss falls" is measured against.
-    initial_loss = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)["mc_value_loss"]
-    step = 0
+    resume = load_checkpoint(strategy, model, args.ckpt)
+    # Held-out loss before any update: the baseline "GVM loss falls" is measured against (a resumed run
+    # keeps the one measured before its first update).
+    initial_loss = resume.get("initial_loss")
+    if initial_loss is None:
+        initial_loss = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)["mc_value_loss"]
+    step, batches_done = resume.get("step", 0), resume.get("batches", 0)
+    batches, saved = 0, step // strategy.accumulated_gradient
     for epoch in range(args.train.max_epochs):
         if hasattr(loader.sampler, "set_epoch"):
             loader.sampler.set_epoch(epoch)
         for batch in loader:
+            batches += 1
+            if batches <= batches_done:  # trained before the checkpoint: same seeded order, skipped
+                continue
             batch = {k: v.to(device) for k, v in batch.items()}
             targets = None
             for _ in range(cfg.inner_epochs):
@@ -208,7 +238,10 @@ def train(args, files: argparse.Namespace) -> dict:
                 if writer:
                     writer.add_scalar("train/gvm_loss", float(loss), step)
                     writer.add_scalar("train/values_mean", float(masked_mean(values.detach(), batch["action"])), step)
-        strategy.print(f"epoch {epoch + 1}: loss {float(loss):.4f}")
+            saved = maybe_save_checkpoint(strategy, model, args.ckpt, step, strategy.accumulated_gradient, saved,
+                                          {"step": step, "batches": batches, "initial_loss": initial_loss})
+        if batches > batches_done:
+            strategy.print(f"epoch {epoch + 1}: loss {float(loss):.4f}")
 
     report = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)
     report["mc_value_loss_initial"] = initial_loss

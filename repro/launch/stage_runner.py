@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 
 from repro.errors import MissingDependencyError, StageFailed
+from repro.launch.checkpoints import prepare_resume
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
 from repro.stages import Stage, env_prefix
@@ -178,12 +179,16 @@ class StageRunner:
                 self._absorb_outputs(stage, done)
                 self.set_stage(done.model_copy(update={"status": "skipped"}))
                 return
+            resumed_from = prepare_resume(stage, key, fresh=self.force)
             rec = StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir, key=key,
-                              command=stage.command_line(), status="running", started_at=now())
+                              command=stage.command_line(), status="running", started_at=now(),
+                              resumed_from=resumed_from)
             self.set_stage(rec)
             (workdir / "stage.json").unlink(missing_ok=True)
-            if stage.tensorboard_dir:  # a re-run must not append to the last run's curves
+            if stage.tensorboard_dir and not resumed_from:  # a fresh run must not append to the last one's curves
                 shutil.rmtree(stage.tensorboard_dir, ignore_errors=True)
+            if resumed_from:
+                self.console.print(f"[cyan]↻ {stage.name}: resuming from its checkpoint {resumed_from}[/cyan]")
             atomic_write_text(workdir / "command.sh", f"#!/usr/bin/env bash\n{env_prefix(stage)}{stage.command_line()}\n")
             rec = self._execute(stage, rec, lock_fd)
             atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
@@ -197,7 +202,11 @@ class StageRunner:
         workdir = Path(stage.workdir)
         log_path = workdir / "log.txt"
         env = {**os.environ, **stage.env}
-        with open(log_path, "w") as log:
+        # A resumed stage appends: its log keeps what ran before the stop.
+        with open(log_path, "a" if rec.resumed_from else "w") as log:
+            if rec.resumed_from:
+                log.write(f"\n=== repro: resumed from checkpoint {rec.resumed_from} at {rec.started_at} ===\n")
+                log.flush()
             # The stage holds its folder's lock itself (pass_fds): while any copy of it lives, no other
             # run starts the same stage, even if this launcher was killed (one writer per stage folder).
             proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,

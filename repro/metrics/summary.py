@@ -41,8 +41,10 @@ def summarize_tensorboard(tb_dir: Path) -> dict:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     series: dict[str, list[float]] = {}
-    for events in sorted(tb_dir.rglob("events.out.tfevents.*")):
-        acc = EventAccumulator(str(events.parent), size_guidance={"scalars": 0})
+    # One accumulator per folder: it reads every event file there in order, and when a resumed stage logs
+    # a step again it keeps the later events (purge_orphaned_data), so a resume leaves one curve.
+    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags().get("scalars", []):
             series.setdefault(tag, []).extend(e.value for e in acc.Scalars(tag))

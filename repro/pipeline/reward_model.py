@@ -51,7 +51,7 @@ def reward_model_stages(spec: RunSpec, layout: Layout, sft_model: Path, pairs: P
         "data.rejected_key": "rejected",
         **prompt_flags(spec),
         "ds.value_head_prefix": "score",
-        **train_flags(spec.reward_model, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "rm"),
+        **train_flags(spec.reward_model, spec, workdir, "rm"),
     }
     trained = trainer_stage(
         spec, "rm", "openrlhf.cli.train_rm", flags, workdir, needs=["pairs"],

@@ -27,7 +27,7 @@ def sft_stage(spec: RunSpec, layout: Layout, world: Stage, world_files: WorldFil
         "data.input_key": "prompt",
         "data.output_key": "response",
         **prompt_flags(spec),
-        **train_flags(spec.sft, spec.resources, spec.seed, str(workdir / "model"), str(workdir / "tb"), "sft"),
+        **train_flags(spec.sft, spec, workdir, "sft"),
     }
     return trainer_stage(
         spec, "sft", "openrlhf.cli.train_sft", flags, workdir, needs=[world.name],

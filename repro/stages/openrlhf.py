@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro.spec import Resources, RunSpec, TrainSpec
+from repro.spec import CheckpointSpec, Resources, RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
 from repro.stages.env import stage_env
 
@@ -75,11 +75,11 @@ def prompt_flags(spec: RunSpec) -> dict[str, Any]:
     return {"data.input_template": "", "data.apply_chat_template": spec.uses_chat_template}
 
 
-def train_flags(train: TrainSpec, resources: Resources, seed: int, output_dir: str, tb_dir: str,
-                run_name: str) -> dict[str, Any]:
-    """Flags every OpenRLHF trainer shares, set explicitly so no default drifts between methods."""
+def train_flags(train: TrainSpec, spec: RunSpec, workdir: Path, run_name: str) -> dict[str, Any]:
+    """Flags every OpenRLHF trainer shares, set explicitly so no default drifts between methods. Outputs go
+    to <workdir>/model, curves to <workdir>/tb, checkpoints (when the recipe asks) to <workdir>/ckpt."""
     return {
-        "train.seed": seed,
+        "train.seed": spec.seed,
         "train.max_epochs": train.epochs,
         "train.batch_size": train.batch_size,
         "train.micro_batch_size": train.micro_batch_size,
@@ -87,13 +87,25 @@ def train_flags(train: TrainSpec, resources: Resources, seed: int, output_dir: s
         "data.max_samples": train.max_samples,
         "ds.zero_stage": train.zero_stage,
         "ds.param_dtype": train.param_dtype,
-        "ds.attn_implementation": attention(resources),
+        "ds.attn_implementation": attention(spec.resources),
         "adam.lr": train.lr,
         "lr_warmup_ratio": train.warmup_ratio,
-        "ckpt.output_dir": output_dir,
-        "logger.tensorboard_dir": tb_dir,
+        "ckpt.output_dir": str(workdir / "model"),
+        "logger.tensorboard_dir": str(workdir / "tb"),
         "logger.wandb.run_name": run_name,
+        **checkpoint_flags(spec.checkpoint, workdir, run_name),
     }
+
+
+def checkpoint_flags(checkpoint: CheckpointSpec, workdir: Path, stage: str) -> dict[str, Any]:
+    """OpenRLHF's own save-and-resume flags (every trainer and Ray PPO take the same ones): save every N
+    steps into <workdir>/ckpt, keep the newest few, and load the latest there when the stage starts again.
+    Nothing at all when the recipe asks for no checkpoints (or not for this stage), so those stages render
+    exactly as before."""
+    if checkpoint.every_steps is None or (checkpoint.stages is not None and stage not in checkpoint.stages):
+        return {}
+    return {"ckpt.save_steps": checkpoint.every_steps, "ckpt.path": str(workdir / "ckpt"),
+            "ckpt.max_num": checkpoint.keep, "ckpt.load_enable": True}
 
 
 def python_module_argv(module: str, resources: Resources, flags: dict[str, Any]) -> list[str]:

@@ -8,9 +8,11 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -195,3 +197,129 @@ def test_local_ray_cluster_listens_on_loopback_only_and_stops():
     assert info["pids"] and info["addrs"] and all(is_loopback(a) for a in info["addrs"]), info["addrs"]
     alive = [p for p in info["pids"] if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not alive
+
+
+def launch_policy(root: Path, *overrides: str) -> subprocess.Popen:
+    env = {**os.environ, "REPRO_RESULTS": str(root)}
+    return subprocess.Popen([*REPRO, "run", "--method", "grpo", "--recipe", "imdb/smoke", *overrides], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def mid_policy_tree(proc: subprocess.Popen, timeout_s: float = 600) -> list[psutil.Process]:
+    """The run's processes once the policy stage's Ray actors are up (world, SFT, pairs and RM are reused)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        names = {p.name() for p in tree if p.is_running()}
+        if "raylet" in names and any(n.startswith("ray::") and "IDLE" not in n and "Agent" not in n for n in names):
+            time.sleep(3)
+            return [p for p in psutil.Process(proc.pid).children(recursive=True)
+                    if "repro.launch.watchdog" not in " ".join(p.cmdline())]
+        time.sleep(0.5)
+    pytest.fail(f"the policy stage's Ray actors never came up (exit {proc.poll()})")
+
+
+def all_gone(procs: list[psutil.Process], timeout_s: float = 60) -> list[str]:
+    deadline = time.time() + timeout_s
+    alive = procs
+    while time.time() < deadline:
+        alive = [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return []
+        time.sleep(0.5)
+    return [p.name() for p in alive]
+
+
+def run_record(root: Path, method: str, *, contains: str) -> dict:
+    for path in (root / "runs").glob(f"imdb-smoke-{method}-*/record.json"):
+        rec = json.loads(path.read_text())
+        if contains in json.dumps(rec["spec"]):
+            return rec
+    raise AssertionError(f"no {method} record with {contains}")
+
+
+def test_sigterm_mid_policy_stops_ray_and_records_interrupted(root, grpo):
+    proc = launch_policy(root, "rl.lr=0.00011")
+    procs = mid_policy_tree(proc)
+    assert any(p.name() == "gcs_server" for p in procs)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, output[-3000:]
+    assert all_gone(procs) == []
+    rec = run_record(root, "grpo", contains="0.00011")
+    assert rec["status"] == "interrupted" and stage(rec, "policy")["status"] == "interrupted"
+    assert stage(rec, "policy")["log_tail"]
+
+
+def tensorboard_steps(tb_dir: Path, tag: str) -> list[int]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps = []
+    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        acc.Reload()
+        steps += [e.step for e in acc.Scalars(tag)] if tag in acc.Tags().get("scalars", []) else []
+    return steps
+
+
+def test_sigkill_mid_policy_leaves_nothing_and_the_rerun_resumes_from_the_checkpoint(root, grpo):
+    """Only the policy stage checkpoints here (checkpoint.stages), so the shared stages are reused as they are."""
+    overrides = ("rl.lr=0.00012", "checkpoint.every_steps=1", "checkpoint.stages=[policy]")
+    proc = launch_policy(root, *overrides)
+    procs = mid_policy_tree(proc)
+    rec = run_record(root, "grpo", contains="0.00012")
+    ckpt = Path(stage(rec, "policy")["workdir"]) / "ckpt" / "_actor"
+    deadline = time.time() + 600
+    while not (ckpt / "latest").is_file() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert (ckpt / "latest").is_file(), "no checkpoint was saved"
+    procs = list({p.pid: p for p in [*procs, *psutil.Process(proc.pid).children(recursive=True)]}.values())
+    proc.kill()
+    proc.wait(timeout=60)
+    assert all_gone(procs) == [], "stage processes outlived the launcher's SIGKILL"
+    assert run_record(root, "grpo", contains="0.00012")["status"] == "running"  # what SIGKILL leaves
+    again = launch_policy(root, *overrides)
+    output, _ = again.communicate(timeout=900)
+    assert again.returncode == 0, output[-3000:]
+    assert "reclaimed" in output and "resuming from its checkpoint global_step" in output
+    rec = run_record(root, "grpo", contains="0.00012")
+    policy = stage(rec, "policy")
+    assert rec["status"] == "completed" and policy["resumed_from"].startswith("global_step")
+    # The curves continue from the checkpoint instead of restarting: each RL step once, 1..3.
+    steps = tensorboard_steps(Path(policy["workdir"]) / "tb", "train/timing/step_total")
+    assert sorted(set(steps)) == [1, 2, 3] and policy["train"]["train/timing/step_total"]["n"] == 3
+
+
+def test_the_gvm_trainer_resumes_from_a_mid_run_checkpoint_to_the_same_model(root, dvpo):
+    """The GVM's own save/resume (dvpo/gvm/train.py): train with a checkpoint every step, point `latest`
+    at the middle one, train again: the resumed run ends at the same weights and held-out scores."""
+    import shutil
+
+    import torch
+
+    from repro.runs import plan_run
+
+    overrides = ("methods.dvpo.gvm.lambd=0.9", "checkpoint.every_steps=1", "checkpoint.keep=1000",
+                 "checkpoint.stages=[gvm]")
+    gvm = next(s for s in plan_run("dvpo", "imdb/smoke", overrides=overrides, results_root=root).stages
+               if s.name == "gvm")
+    workdir, ckpt = Path(gvm.workdir), Path(gvm.workdir) / "ckpt"
+
+    def train() -> str:
+        out = subprocess.run(gvm.argv, env={**os.environ, **gvm.env}, capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+        return out.stdout + out.stderr
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    train()
+    full, report = load_weights(workdir / "model"), json.loads((workdir / "report.json").read_text())
+    tags = sorted((p.name for p in ckpt.glob("global_step*")), key=lambda t: int(t.removeprefix("global_step")))
+    assert len(tags) >= 4, tags
+    middle = tags[len(tags) // 2]
+    (ckpt / "latest").write_text(middle)
+    shutil.rmtree(workdir / "model")
+    log = train()
+    assert f"resumed from {ckpt}" in log
+    resumed = load_weights(workdir / "model")
+    assert all(torch.allclose(full[k].float(), resumed[k].float(), atol=1e-6) for k in full)
+    assert json.loads((workdir / "report.json").read_text()) == pytest.approx(report, abs=1e-6)
