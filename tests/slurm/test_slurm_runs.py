@@ -83,3 +83,23 @@ def test_usr2_requeues_and_the_job_completes(tmp_path):
     logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm").rglob("*_log.*"))
     assert "requeue" in logs.lower(), logs[-3000:]
     assert json.loads((Path(done.stage("world").workdir) / "stage.json").read_text())["status"] == "completed"
+
+
+def test_usr2_mid_policy_requeues_and_the_policy_continues_from_its_checkpoint(tmp_path):
+    """Preemption: the requeued policy job resumes from its last checkpoint instead of step 0."""
+    repro("run", "--method", "grpo", "--recipe", "imdb/smoke", "checkpoint.every_steps=1",
+          "checkpoint.stages=[policy]", *SLURM, root=tmp_path)
+    (rec,) = records(tmp_path)
+    policy_job = rec.stage("policy").job_id
+    latest = Path(rec.stage("policy").workdir) / "ckpt" / "_actor" / "latest"
+    wait_for(latest.is_file, 1200, "the policy's first checkpoint")
+    subprocess.run(["scancel", "--signal=USR2", policy_job], check=True)
+    (done,) = wait_final(tmp_path, timeout_s=1200)
+    assert done.status == "completed", [(s.name, s.status, s.log_tail) for s in done.stages]
+    policy = done.stage("policy")
+    assert policy.resumed_from and policy.resumed_from.startswith("global_step")
+    logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm").rglob("*_log.*"))
+    assert "requeue" in logs.lower(), logs[-3000:]
+    # One curve through the stop: every RL step logged, the resumed ones after the saved step.
+    assert policy.train["train/timing/step_total"]["n"] == 3
+    assert "resumed from checkpoint" in (Path(policy.workdir) / "log.txt").read_text()
