@@ -1,4 +1,4 @@
-"""Weight sync between OpenRLHF's actor and the CPU rollout engines over a gloo group.
+"""Weight sync between OpenRLHF's actor and the CPU rollout engines over a gloo group, on the loopback.
 
 vLLM's StatelessProcessGroup and PyNcclCommunicator are what OpenRLHF calls to broadcast weights; these
 stand-ins do the same over gloo. Their own module so that the vllm stand-in (which exposes them) and the
@@ -21,10 +21,14 @@ class StatelessProcessGroup:
 
     @classmethod
     def create(cls, host: str, port: int, rank: int, world_size: int, store_timeout: int = 300):
+        # A FileStore in the stage's private folder, keyed by the port OpenRLHF picked, instead of a TCPStore
+        # on every interface: the actor and the engines of a CPU stage share one machine and one folder.
         import torch.distributed as dist
 
-        store = dist.TCPStore(host, port, world_size, is_master=rank == 0,
-                              timeout=timedelta(seconds=store_timeout), use_libuv=False)
+        from repro.cpu.local_rendezvous import store_file
+
+        store = dist.FileStore(store_file(f"weight-sync-{port}"), world_size)
+        store.set_timeout(timedelta(seconds=store_timeout))
         group = dist.ProcessGroupGloo(dist.PrefixStore("repro-weight-sync", store), rank, world_size)
         return cls(group, rank, world_size, store)
 

@@ -56,11 +56,12 @@ def set_threads() -> None:
 
 
 def install_shims() -> None:
-    from repro.cpu import cuda_redirect, flash_attn_shim, vllm_shim
+    from repro.cpu import cuda_redirect, flash_attn_shim, local_rendezvous, vllm_shim
 
     cuda_redirect.install()
     flash_attn_shim.install()
     vllm_shim.install()
+    local_rendezvous.install()
 
 
 def split_ray_flag(argv: list[str]) -> tuple[int | None, list[str]]:
@@ -81,6 +82,16 @@ def main(argv: list[str] | None = None) -> None:
         from repro.cpu import ray_local
 
         ray_local.pin_loopback()  # before the version check, shims and hooks: any of them may import ray
+    from repro.cpu import local_rendezvous
+
+    local_rendezvous.open_store_dir()  # before Ray starts, so that every worker inherits it
+    try:
+        run_module(ray_gpus, argv)
+    finally:
+        local_rendezvous.close_store_dir()
+
+
+def run_module(ray_gpus: int | None, argv: list[str]) -> None:
     module, args = argv[0], argv[1:]
     check_openrlhf_version(strict=os.environ.get("REPRO_CPU_ALLOW_OTHER_OPENRLHF") != "1")
     if ray_gpus is None:
