@@ -36,3 +36,15 @@ def check_golden(name: str, text: str) -> None:
         if os.environ.get("UPDATE_GOLDEN") != "1":
             pytest.fail(f"golden file {path} was missing and has been written; re-run")
     assert text == path.read_text(), f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept)"
+
+
+def tensorboard_steps(tb_dir: Path, tag: str) -> list[int]:
+    """Every step logged under `tag` in a stage's tensorboard folder, as written (repeats included)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps: list[int] = []
+    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0}, purge_orphaned_data=False)
+        acc.Reload()
+        steps += [e.step for e in acc.Scalars(tag)] if tag in acc.Tags().get("scalars", []) else []
+    return steps
