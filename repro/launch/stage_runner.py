@@ -3,8 +3,10 @@
 The local launcher's loop and every Slurm job (repro/launch/stage_job.py) run stages through it, so
 a stage is measured, skipped, locked and recorded the same way wherever it runs. Each stage logs to
 <workdir>/log.txt under the shared ResourceSampler. A stage whose key (argv, env, input contents)
-matches a completed stage.json is skipped, so a re-run resumes. A failure or Ctrl-C leaves status and
-log tail in the record, never a half-written file (records are written atomically).
+matches a completed stage.json is skipped, so a re-run resumes; a training stage stopped part-way
+continues from its own checkpoint (repro/launch/checkpoints.py). A failure or Ctrl-C leaves status and
+log tail in the record, never a half-written file (records are written atomically). The stage holds its
+folder's lock while it lives, and a watchdog stops it if this process is killed (repro/launch/watchdog.py).
 """
 
 from __future__ import annotations
