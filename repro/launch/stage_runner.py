@@ -213,10 +213,13 @@ class StageRunner:
             # run starts the same stage, even if this launcher was killed (one writer per stage folder).
             proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=(lock_fd,))
-            watchdog = start_watchdog(proc.pid)
-            sampler = ResourceSampler(proc.pid, stage.resources.device)
-            RUNNING.add(proc)
+            # From here on a stop signal (Interrupted) may land anywhere: everything that follows the start
+            # of the stage is inside the try, so the stage is always stopped and recorded.
+            watchdog = sampler = None
             try:
+                RUNNING.add(proc)
+                sampler = ResourceSampler(proc.pid, stage.resources.device)
+                watchdog = start_watchdog(proc.pid)
                 with sampler, self.console.status(f"{stage.name}") as status:
                     while proc.poll() is None:
                         status.update(f"[bold]{stage.name}[/bold]  {sampler.wall_s_so_far():6.0f} s  "
@@ -230,7 +233,8 @@ class StageRunner:
                 raise
             finally:
                 RUNNING.discard(proc)
-                release_watchdog(watchdog)
+                if watchdog is not None:
+                    release_watchdog(watchdog)
                 if stage.resources.device == "cpu":
                     from repro.cpu.shm_cleanup import remove_orphaned_deepspeed_buffers
 
@@ -243,14 +247,14 @@ class StageRunner:
                            + (f", {m.tokens_per_s:.0f} tok/s" if m.tokens_per_s else ""))
         return rec
 
-    def _finish(self, rec: StageRecord, stage: Stage, sampler: ResourceSampler, status: str, code) -> None:
+    def _finish(self, rec: StageRecord, stage: Stage, sampler: ResourceSampler | None, status: str, code) -> None:
         rec.status = status
         rec.exit_code = code
         rec.ended_at = now()
         if status == "completed" and stage.tensorboard_dir:
             rec.train = summarize_tensorboard(Path(stage.tensorboard_dir))
         tokens = (token_count(stage) or rollout_tokens(rec.train)) if status == "completed" else None
-        rec.metrics = sampler.metrics(tokens)
+        rec.metrics = sampler.metrics(tokens) if sampler is not None else None  # None: stopped before sampling
         if status != "completed":
             rec.log_tail = log_tail(Path(stage.workdir) / "log.txt")
 
