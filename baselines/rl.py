@@ -155,4 +155,5 @@ def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, n
         # tokens: counted from OpenRLHF's per-step rollout lengths (repro.metrics.summary.rollout_tokens)
         tensorboard_dir=str(workdir / "tb"),
         ray_cluster=True,
+        ray_gpus_per_node=groups if spec.resources.device == "cpu" else 0,
     )

@@ -5,6 +5,10 @@ GPUs so placement succeeds, and every worker process runs `repro.cpu.ray_worker.
 (the same shims as the driver). Starting Ray with `ray.init` from the stage's own process, not
 `ray start`, means `ray.shutdown()` stops exactly the processes this stage started (never
 `ray stop`, which kills every Ray cluster on the machine), and two stages never share a cluster.
+
+On several nodes the Slurm job has already started Ray across them (repro/launch/ray_cluster.py) and
+names it in RAY_ADDRESS: the driver joins that cluster instead, from the address that reaches its head,
+and its workers on every node get the same shims; the job, not the driver, stops that cluster.
 """
 
 from __future__ import annotations
@@ -37,15 +41,26 @@ def pin_loopback() -> None:
     _pinned = True
 
 
-def worker_env() -> dict[str, str]:
-    """Environment every Ray worker inherits: the stage's thread and cache settings."""
+def bootstrapped_cluster() -> str | None:
+    """The address of a cluster the Slurm job started across its nodes, if any (RAY_ADDRESS)."""
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+def worker_env(loopback: bool = True) -> dict[str, str]:
+    """Environment every Ray worker inherits: the stage's thread and cache settings (and, on a private
+    cluster, the loopback setting: workers of a multi-node cluster advertise their node's address)."""
     keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_EXTENSIONS_DIR", "DS_ACCELERATOR", "HF_HUB_OFFLINE",
             "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "WANDB_MODE", "TOKENIZERS_PARALLELISM",
             "HF_DATASETS_CACHE", "PYTHONPATH")
     env = {k: v for k, v in os.environ.items() if k in keys or k.startswith("REPRO_")}
-    env.update(LOOPBACK_ENV)
+    if loopback:
+        env.update(LOOPBACK_ENV)
     env["RAY_ENABLE_ZERO_COPY_TORCH_TENSORS"] = "0"
     return env
+
+
+def runtime_env(loopback: bool = True) -> dict:
+    return {"env_vars": worker_env(loopback), "worker_process_setup_hook": "repro.cpu.ray_worker.setup"}
 
 
 def init_kwargs(logical_gpus: int, cpus: int, temp_dir: str) -> dict:
@@ -58,17 +73,32 @@ def init_kwargs(logical_gpus: int, cpus: int, temp_dir: str) -> dict:
         include_dashboard=False,
         _temp_dir=temp_dir,
         log_to_driver=True,
-        runtime_env={"env_vars": worker_env(), "worker_process_setup_hook": "repro.cpu.ray_worker.setup"},
+        runtime_env=runtime_env(),
     )
+
+
+def join_kwargs(address: str) -> dict:
+    """Arguments for ray.init joining a bootstrapped cluster, from the local address that reaches its head."""
+    from repro.netaddr import source_address
+
+    return dict(address=address, _node_ip_address=source_address(address.rsplit(":", 1)[0]), log_to_driver=True,
+                runtime_env=runtime_env(loopback=False))
 
 
 _temp_dir: str | None = None
 
 
-def start(logical_gpus: int, cpus: int | None = None) -> str:
+def start(logical_gpus: int, cpus: int | None = None) -> str | None:
     """Start the cluster; returns its temp dir. Worker output reaches the stage log through the
-    driver (log_to_driver), so the temp dir is removed by stop()."""
+    driver (log_to_driver), so the temp dir is removed by stop(). Joins a bootstrapped cluster instead
+    when there is one (no temp dir then)."""
     global _temp_dir
+    address = bootstrapped_cluster()
+    if address:
+        import ray
+
+        ray.init(**join_kwargs(address))
+        return None
     pin_loopback()
     import ray
 
@@ -79,7 +109,8 @@ def start(logical_gpus: int, cpus: int | None = None) -> str:
 
 
 def stop() -> None:
-    """ray.shutdown() stops the GCS, raylet and workers this process started, and only those."""
+    """ray.shutdown() stops the GCS, raylet and workers this process started, and only those (on a
+    bootstrapped cluster it only disconnects this driver)."""
     import ray
 
     if ray.is_initialized():

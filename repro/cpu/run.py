@@ -3,7 +3,8 @@
 Installs the shims, fills in the environment a single-process DeepSpeed run needs (without it
 deepspeed.init_distributed tries MPI discovery), then runs <module> as __main__ via runpy.
 With `--ray N` (Ray PPO) it first starts a private loopback Ray cluster with N logical GPUs in
-this process, so OpenRLHF's own `ray.init` is skipped, and always shuts it down afterwards.
+this process, so OpenRLHF's own `ray.init` is skipped, and always shuts it down afterwards (on
+several nodes it joins the cluster the Slurm job bootstrapped, RAY_ADDRESS, instead).
 Set REPRO_CPU_ALLOW_OTHER_OPENRLHF=1 to downgrade the openrlhf version check to a warning.
 """
 
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     if ray_gpus is not None:
         from repro.cpu import ray_local
 
-        ray_local.pin_loopback()  # before the version check, shims and hooks: any of them may import ray
+        if not ray_local.bootstrapped_cluster():  # a multi-node cluster's nodes chose their own addresses
+            ray_local.pin_loopback()  # before the version check, shims and hooks: any of them may import ray
     from repro.cpu import local_rendezvous
 
     local_rendezvous.open_store_dir()  # before Ray starts, so that every worker inherits it

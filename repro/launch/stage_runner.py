@@ -35,8 +35,9 @@ from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, lo
 from repro.versions import OPENRLHF_VERSION
 
 LOG_TAIL_LINES = 40
-# Variables that differ between otherwise identical invocations (ports) are not part of the key.
-VOLATILE_ENV = {"MASTER_PORT"}
+# Variables that differ between otherwise identical invocations (ports; the first node and rendezvous folder of a
+# multi-node job, repro/launch/stage_job.py) are not part of the key: a requeued stage on other nodes is the same.
+VOLATILE_ENV = {"MASTER_PORT", "MASTER_ADDR", "RAY_ADDRESS", "REPRO_STORE_DIR"}
 
 INSTALL_HINTS = {
     "openrlhf": f"OpenRLHF is not installed: run `make install` (it installs openrlhf=={OPENRLHF_VERSION} with --no-deps "

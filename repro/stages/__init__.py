@@ -44,6 +44,9 @@ class Stage(BaseModel):
     fingerprints: dict[str, str] = Field({}, description="record name -> output path hashed into the record")
     ray_cluster: bool = Field(False, description="a Ray driver: on more than one node the Slurm job first "
                                                  "bootstraps Ray across the allocation (repro/launch/ray_cluster.py)")
+    ray_gpus_per_node: int = Field(0, ge=0, description="GPUs each node of that Ray cluster advertises when not "
+                                                        "resources.gpus_per_node: on CPU, one logical GPU per "
+                                                        "model group (OpenRLHF places every group on every node)")
 
     def command_line(self) -> str:
         return shlex.join(self.argv)

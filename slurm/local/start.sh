@@ -4,12 +4,19 @@
 # $REPRO_SLURM_DIR (default /tmp/repro-slurm); the only file outside it is the symlink
 # /etc/slurm/slurm.conf -> $REPRO_SLURM_DIR/etc/slurm.conf, so sbatch/sacct/submitit need no env.
 # Idempotent: a daemon whose saved PID is alive is kept; if all are up it exits 0 at once. Needs root.
+# REPRO_SLURM_NODES=2 starts two nodes, node1 and node2: one slurmd each, in its own UTS and mount
+# namespace (its own hostname, and an /etc/hosts that maps the node names to 127.0.0.1), on its own
+# port of 127.0.0.1, with its own spool, pid and log files.
 set -euo pipefail
 t0=$EPOCHREALTIME
 
 export PATH="$PATH:/usr/sbin:/sbin"
 D="$(realpath -m "${REPRO_SLURM_DIR:-/tmp/repro-slurm}")"
-CPUS="${REPRO_SLURM_CPUS:-8}"          # declared CPUs (SlurmdParameters=config_overrides)
+CPUS="${REPRO_SLURM_CPUS:-8}"          # declared CPUs per node (SlurmdParameters=config_overrides)
+NODES="${REPRO_SLURM_NODES:-1}"
+[[ "$NODES" =~ ^[1-9]$ ]] || { echo "start.sh: REPRO_SLURM_NODES must be 1-9, not '$NODES'" >&2; exit 1; }
+if [ "$NODES" -eq 1 ]; then NODE_NAMES=(localhost); NODE_LIST=localhost
+else NODE_NAMES=($(seq -f 'node%g' 1 "$NODES")); NODE_LIST="node[1-$NODES]"; fi
 TIMEOUT="${REPRO_SLURM_TIMEOUT:-60}"   # seconds to wait for each daemon
 ETC="$D/etc" LOG="$D/log" PIDS="$D/pids" RUN="$D/run"
 MSOCK="$D/munge/munge.socket" DBSOCK="$D/mysql/mysqld.sock"
@@ -20,20 +27,33 @@ running() {  # running NAME: the saved PID exists and is no zombie (PID 1 here m
   pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" && [ -n "$pid" ] || return 1
   grep -qv '^[^ ]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null
 }
-alive() {  # alive NAME: running and it is NAME (a reused PID is not ours)
-  running "$1" && [ "$(cat "/proc/$(cat "$PIDS/$1.pid")/comm" 2>/dev/null)" = "$1" ]
+alive() {  # alive NAME: running and it is NAME's program (slurmd-node1 runs slurmd; a reused PID is not ours)
+  running "$1" && [ "$(cat "/proc/$(cat "$PIDS/$1.pid")/comm" 2>/dev/null)" = "${1%%-*}" ]
 }
-node_up() { sinfo -h -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'; }
-all_alive() { for n in munged mariadbd slurmdbd slurmctld slurmd; do alive "$n" || return 1; done; }
+slurmd_name() { echo "slurmd-$1"; }  # node $1's slurmd: its pid file name and the %n of its log file
+nodes_up() {  # every node idle or busy (one line per node of the default partition)
+  [ "$(sinfo -h -N -p debug -o %T 2>/dev/null | grep -Ec '^(idle|mixed|allocated|completing)')" -ge "$NODES" ]
+}
+all_alive() {
+  for n in munged mariadbd slurmdbd slurmctld; do alive "$n" || return 1; done
+  for n in "${NODE_NAMES[@]}"; do alive "$(slurmd_name "$n")" || return 1; done
+}
+slurmd_port() { [ "$1" -eq 1 ] && echo 6818 || echo $((6818 + $1)); }  # node k: 6818, then 6820, 6821, ...
 
-if all_alive && node_up; then
+running_nodes="$(cat "$ETC/nodes" 2>/dev/null || echo "$NODES")"
+if [ "$running_nodes" != "$NODES" ] && alive slurmctld; then
+  echo "start.sh: the cluster in $D runs with $running_nodes node(s), not $NODES; run stop.sh first" >&2; exit 1
+fi
+if all_alive && nodes_up; then
   ln -sfn "$ETC/slurm.conf" /etc/slurm/slurm.conf 2>/dev/null || true  # re-point clients at us
   echo "slurm/local: already up ($D)"; exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { echo "start.sh: must run as root (mknod, munge/mysql users)" >&2; exit 1; }
 # Ports 6817-6819 are fixed: a second cluster (another REPRO_SLURM_DIR) would collide, so refuse
 # before touching anything (the /etc/slurm/slurm.conf symlink included).
-for p in slurmctld:6817 slurmd:6818 slurmdbd:6819; do
+daemon_ports=(slurmctld:6817 slurmdbd:6819)
+for i in "${!NODE_NAMES[@]}"; do daemon_ports+=("$(slurmd_name "${NODE_NAMES[$i]}"):$(slurmd_port $((i + 1)))"); done
+for p in "${daemon_ports[@]}"; do
   if ! alive "${p%:*}" && (exec 3<>"/dev/tcp/127.0.0.1/${p#*:}") 2>/dev/null; then
     echo "start.sh: port ${p#*:} (${p%:*}) is taken by something not started from $D;" \
          "is another local Slurm running (stop it with its REPRO_SLURM_DIR)?" >&2; exit 1
@@ -58,8 +78,10 @@ launch() {  # launch NAME CMD...: daemon in the foreground of its own session; $
   echo $! >"$PIDS/$name.pid"
 }
 
-mkdir -p "$ETC" "$LOG" "$PIDS" "$RUN" "$D/state/ctld" "$D/state/slurmd" "$D/dev" "$D/munge" "$D/mysql"
+mkdir -p "$ETC" "$LOG" "$PIDS" "$RUN" "$D/state/ctld" "$D/dev" "$D/munge" "$D/mysql"
+for n in "${NODE_NAMES[@]}"; do mkdir -p "$D/state/slurmd-$n"; done
 chmod 755 "$D" "$LOG"
+echo "$NODES" >"$ETC/nodes"
 
 # --- config -------------------------------------------------------------------------------------
 hw="$(slurmd -C 2>/dev/null | head -1)"   # real CPUs and memory; declare ~90% or the node drains
@@ -67,8 +89,16 @@ real_cpus="${hw##*CPUs=}" real_cpus="${real_cpus%% *}" mem="${hw##*RealMemory=}"
 [ "$real_cpus" -gt "$CPUS" ] && CPUS=$real_cpus
 for i in 0 1; do [ -c "$D/dev/gpu$i" ] || mknod "$D/dev/gpu$i" c 195 $i; done  # gres needs char devs
 cat >"$ETC/gres.conf" <<CONF
-NodeName=localhost Name=gpu File=$D/dev/gpu[0-1]
+NodeName=$NODE_LIST Name=gpu File=$D/dev/gpu[0-1]
 CONF
+node_lines=""
+for i in "${!NODE_NAMES[@]}"; do
+  node_lines+="NodeName=${NODE_NAMES[$i]} NodeHostname=${NODE_NAMES[$i]} NodeAddr=127.0.0.1 Port=$(slurmd_port $((i + 1)))"
+  node_lines+=" CPUs=$CPUS RealMemory=$mem Gres=gpu:2 State=UNKNOWN"$'\n'
+done
+# Every node's processes resolve every node name to the loopback (bind-mounted over /etc/hosts in
+# the node's mount namespace; the machine's own /etc/hosts is never touched).
+{ cat /etc/hosts; echo "127.0.0.1 ${NODE_NAMES[*]}"; } >"$ETC/hosts"
 cat >"$ETC/slurm.conf" <<CONF
 ClusterName=repro
 SlurmctldHost=localhost(127.0.0.1)
@@ -78,11 +108,11 @@ AuthType=auth/munge
 AuthInfo=socket=$MSOCK
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 StateSaveLocation=$D/state/ctld
-SlurmdSpoolDir=$D/state/slurmd
+SlurmdSpoolDir=$D/state/slurmd-%n
 SlurmctldPidFile=$RUN/slurmctld.pid
-SlurmdPidFile=$RUN/slurmd.pid
+SlurmdPidFile=$RUN/slurmd-%n.pid
 SlurmctldLogFile=$LOG/slurmctld.log
-SlurmdLogFile=$LOG/slurmd.log
+SlurmdLogFile=$LOG/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 ReturnToService=2
@@ -101,9 +131,8 @@ AccountingStoragePort=6819
 # clients authenticate to slurmdbd with the munge socket named here, not the one in AuthInfo
 AccountingStoragePass=$MSOCK
 AccountingStorageTRES=gres/gpu
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$mem Gres=gpu:2 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-PartitionName=gpu Nodes=localhost MaxTime=INFINITE State=UP
+${node_lines}PartitionName=debug Nodes=$NODE_LIST Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=$NODE_LIST MaxTime=INFINITE State=UP
 CONF
 ( umask 077; cat >"$ETC/slurmdbd.conf" <<CONF
 AuthType=auth/munge
@@ -152,11 +181,19 @@ wait_for slurmdbd sacctmgr -n list cluster
 # --- slurmctld, then slurmd ----------------------------------------------------------------------
 launch slurmctld slurmctld -D
 wait_for slurmctld bash -c 'scontrol ping | grep -q UP'
-launch slurmd slurmd -D -N localhost
-wait_for slurmd node_up
+if [ "$NODES" -eq 1 ]; then
+  launch slurmd-localhost slurmd -D -N localhost
+else
+  for n in "${NODE_NAMES[@]}"; do  # unshare execs (no fork): the saved PID becomes slurmd's own
+    launch "slurmd-$n" unshare --uts --mount sh -c \
+      'hostname "$1" && mount --bind "$2" /etc/hosts && exec slurmd -D -N "$1"' sh "$n" "$ETC/hosts"
+  done
+fi
+node_up() { sinfo -h -N -n "$1" -p debug -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'; }
+for n in "${NODE_NAMES[@]}"; do wait_for "$(slurmd_name "$n")" node_up "$n"; done
 wait_for slurmctld bash -c 'sacctmgr -n -P list cluster format=cluster | grep -qx repro'
 # slurmctld's first scheduling pass comes ~3 s after it starts; a job submitted before waits for it
 wait_for slurmctld bash -c "sdiag | grep -m1 'Total cycles:' | grep -qv ': 0\$'"
 
-echo "slurm/local: up in $(awk "BEGIN{printf \"%.1f\", $EPOCHREALTIME - $t0}") s ($D); clients need no env:" \
+echo "slurm/local: $NODES node(s) ($NODE_LIST) up in $(awk "BEGIN{printf \"%.1f\", $EPOCHREALTIME - $t0}") s ($D); clients need no env:" \
   "/etc/slurm/slurm.conf -> $ETC/slurm.conf (or export SLURM_CONF=$ETC/slurm.conf)"

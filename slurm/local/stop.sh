@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop the single-node Slurm that start.sh started: by the PIDs it saved in $REPRO_SLURM_DIR/pids,
 # in reverse start order, never by process name (other Slurm/MariaDB instances may run here).
+# Every node's slurmd (one, or one per node in the 2-node mode) goes first.
 # Jobs still queued or running are cancelled first, so no orphan slurmstepd outlives the cluster.
 # State (job ids, accounting DB) is kept, so a later start.sh continues where this one stopped.
 set -euo pipefail
@@ -10,10 +11,10 @@ D="$(realpath -m "${REPRO_SLURM_DIR:-/tmp/repro-slurm}")"
 PIDS="$D/pids"
 export SLURM_CONF="$D/etc/slurm.conf"
 
-pid_of() {  # pid_of NAME: the saved PID if it still runs NAME (a reused PID is never touched)
+pid_of() {  # pid_of NAME: the saved PID if it still runs NAME's program (slurmd-node1: slurmd; a reused PID is never touched)
   local pid
   pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${1%%-*}" ] || return 1
   grep -q '^[^ ]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null && return 1  # zombie: already exited
   echo "$pid"
 }
@@ -28,7 +29,8 @@ if pid_of slurmctld >/dev/null && [ -n "$(squeue -h -o %i 2>/dev/null)" ]; then
   while [ -n "$(squeue -h -t PD,R,CG,S -o %A 2>/dev/null)" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
 fi
 
-for name in slurmd slurmctld slurmdbd mariadbd munged; do
+slurmds=$(cd "$PIDS" 2>/dev/null && for f in slurmd-*.pid; do [ -e "$f" ] && echo "${f%.pid}"; done)
+for name in $slurmds slurmctld slurmdbd mariadbd munged; do
   if pid="$(pid_of "$name")"; then
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$name" 30; then
