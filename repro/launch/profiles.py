@@ -34,6 +34,11 @@ class ClusterProfile(BaseModel):
     env: dict[str, str] = Field({}, description="environment variables for every job")
 
 
+# srun ends every node's task when one exits non-zero: without it, a node whose stage failed before the
+# rendezvous leaves the others waiting for it until the job's time limit.
+MULTI_NODE_SETUP = ["export SLURM_KILL_BAD_EXIT=1"]
+
+
 def profiles_dir() -> Path:
     return Path(os.environ.get("REPRO_SLURM_PROFILES", REPO_ROOT / "slurm" / "profiles"))
 
@@ -66,7 +71,8 @@ def executor_parameters(resources: Resources, profile: ClusterProfile, job_name:
         "mem": f"{resources.mem_gb}GB",
         "time": resources.time_min,
         # Setup lines are the profile author's shell; env values are data, so they are quoted.
-        "setup": [*profile.setup, *(f"export {k}={shlex.quote(v)}" for k, v in sorted(profile.env.items()))],
+        "setup": [*profile.setup, *(f"export {k}={shlex.quote(v)}" for k, v in sorted(profile.env.items())),
+                  *MULTI_NODE_SETUP * (resources.nodes > 1)],
         "signal_delay_s": 60,
     }
     if resources.gpus_per_node:

@@ -35,9 +35,10 @@ from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, lo
 from repro.versions import OPENRLHF_VERSION
 
 LOG_TAIL_LINES = 40
-# Variables that differ between otherwise identical invocations (ports; the first node and rendezvous folder of a
-# multi-node job, repro/launch/stage_job.py) are not part of the key: a requeued stage on other nodes is the same.
-VOLATILE_ENV = {"MASTER_PORT", "MASTER_ADDR", "RAY_ADDRESS", "REPRO_STORE_DIR"}
+# Variables that differ between otherwise identical invocations (ports; the first node, rendezvous folder and
+# node rank of a multi-node job, repro/launch/stage_job.py) are not part of the key: every node of a job, and a
+# requeued job on other nodes, computes the first node's key for the same stage.
+VOLATILE_ENV = {"MASTER_PORT", "MASTER_ADDR", "RAY_ADDRESS", "REPRO_STORE_DIR", "NODE_RANK", "RANK"}
 
 INSTALL_HINTS = {
     "openrlhf": f"OpenRLHF is not installed: run `make install` (it installs openrlhf=={OPENRLHF_VERSION} with --no-deps "

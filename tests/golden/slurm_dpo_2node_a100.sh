@@ -70,6 +70,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/
 module load cuda/12.4
 source $HOME/venvs/repro/bin/activate
 export NCCL_DEBUG=WARN
+export SLURM_KILL_BAD_EXIT=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
@@ -158,6 +159,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-dpo-s0-d071f340fc/slurm/%j/
 module load cuda/12.4
 source $HOME/venvs/repro/bin/activate
 export NCCL_DEBUG=WARN
+export SLURM_KILL_BAD_EXIT=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm

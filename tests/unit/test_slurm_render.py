@@ -41,7 +41,10 @@ def test_resources_map_to_slurm_options():
                                  profile, "sft")
     assert params["gres"] == "gpu:a100:4" and params["nodes"] == 2 and params["cpus_per_task"] == 16
     assert params["mem"] == "64GB" and params["time"] == 90 and params["account"] == "acc" and params["exclusive"]
-    assert params["setup"] == ["module load cuda", "export A=1", "export B='x; rm -rf /'"]
+    # A multi-node job's tasks all end when one fails (no node waits for a rendezvous that never comes).
+    assert params["setup"] == ["module load cuda", "export A=1", "export B='x; rm -rf /'", "export SLURM_KILL_BAD_EXIT=1"]
+    one_node = executor_parameters(Resources(device="gpu", gpus_per_node=4), profile, "sft")
+    assert "export SLURM_KILL_BAD_EXIT=1" not in one_node["setup"]
     with pytest.raises(ReproError, match="allows 100"):
         executor_parameters(Resources(time_min=200), profile, "sft")
 
