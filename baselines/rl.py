@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
+from repro.errors import RecipeError
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
@@ -92,7 +93,22 @@ class RayPPOMethod(Method):
         return rollout_engine_label(spec)
 
 
+def check_rollout_batches(spec: RunSpec) -> None:
+    """OpenRLHF hands every actor process at least one rollout micro-batch and asserts so only once Ray is up;
+    say it before anything runs, with the keys to change (it bites when a recipe moves to more nodes)."""
+    r, rl = spec.resources, spec.rl
+    per_node = 1 if r.device == "cpu" else r.gpus_per_node
+    actors, batches = r.nodes * per_node, rl.rollout_samples // rl.rollout_micro_batch_size
+    if batches < actors:
+        raise RecipeError(
+            f"rl.rollout_samples {rl.rollout_samples} // rl.rollout_micro_batch_size {rl.rollout_micro_batch_size} = "
+            f"{batches} rollout micro-batch(es), fewer than the {actors} actor processes of resources (nodes "
+            f"{r.nodes} x {per_node} per node): set rl.rollout_micro_batch_size to at most "
+            f"{max(rl.rollout_samples // actors, 1)} or raise rl.rollout_samples")
+
+
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
+    check_rollout_batches(spec)
     rl, gen = spec.rl, spec.generation
     prompts = rl.rollout_samples // plan.n_samples_per_prompt
     flags: dict[str, Any] = {

@@ -1,4 +1,4 @@
-# run imdb-smoke-ppo-s0-7dc24737bf on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
+# run imdb-smoke-ppo-s0-d65e892f74 on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
@@ -7,7 +7,7 @@
 #SBATCH --account=my-project
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=world
@@ -15,7 +15,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -29,7 +29,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
 # the job runs stage 'world' in <results>/shared/world-c0ce6a2f7da5:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -50,7 +50,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=sft
@@ -59,7 +59,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -74,7 +74,7 @@ export SLURM_KILL_BAD_EXIT=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
 # the job runs stage 'sft' in <results>/shared/sft-8251d114c9f9:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -95,7 +95,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<sft>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=pairs
@@ -104,7 +104,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -118,7 +118,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
 # the job runs stage 'pairs' in <results>/shared/pairs-651b994fb124:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -139,7 +139,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=rm
@@ -148,7 +148,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -163,7 +163,7 @@ export SLURM_KILL_BAD_EXIT=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
 # the job runs stage 'rm' in <results>/shared/rm-83922fd0099e:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -184,7 +184,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<rm>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=rm-accuracy
@@ -193,7 +193,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -207,7 +207,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
 # the job runs stage 'rm-accuracy' in <results>/shared/rm-accuracy-83922fd0099e:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -228,7 +228,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<rm>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=policy
@@ -237,7 +237,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=2
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -252,19 +252,19 @@ export SLURM_KILL_BAD_EXIT=1
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
-# the job runs stage 'policy' in <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy:
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
+# the job runs stage 'policy' in <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
 #   export MKL_NUM_THREADS=1
 #   export OMP_NUM_THREADS=1
 #   export PYTHONUNBUFFERED=1
-#   export REPRO_EFFECTIVE_ARGS=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy/effective_args.json
+#   export REPRO_EFFECTIVE_ARGS=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy/effective_args.json
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.launch.openrlhf_entry openrlhf.cli.train_ppo_ray --actor.model_name_or_path <results>/shared/sft-8251d114c9f9/model --reward.model_name_or_path <results>/shared/rm-83922fd0099e/model --critic.model_name_or_path <results>/shared/sft-8251d114c9f9/model --data.prompt_dataset <results>/shared/world-c0ce6a2f7da5/data/prompts_train.jsonl --data.input_key prompt --data.input_template '' --data.max_samples 96 --data.max_len 64 --algo.advantage.estimator gae --rollout.n_samples_per_prompt 1 --rollout.batch_size 32 --rollout.micro_batch_size 32 --rollout.max_new_tokens 24 --rollout.temperature 1.0 --rollout.top_p 1.0 --train.batch_size 32 --train.micro_batch_size 16 --train.max_epochs 1 --train.num_episodes 1 --train.seed 0 --actor.adam.lr 0.0003 --actor.lr_warmup_ratio 0.0 --actor.eps_clip 0.2 --algo.kl.init_coef 0.05 --algo.kl.horizon 10000 --algo.kl.estimator k1 --ds.zero_stage 2 --ds.param_dtype bf16 --ckpt.output_dir <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy/model --ckpt.path <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy/ckpt --logger.tensorboard_dir <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy/tb --logger.wandb.run_name gae --actor.num_nodes 2 --ref.num_nodes 2 --critic.num_nodes 2 --reward.num_nodes 2 --actor.num_gpus_per_node 8 --ref.num_gpus_per_node 8 --critic.num_gpus_per_node 8 --reward.num_gpus_per_node 8 --vllm.num_engines 16 --vllm.tensor_parallel_size 1 --vllm.sync_backend nccl --vllm.gpu_memory_utilization 0.5 --train.colocate_all --ds.attn_implementation flash_attention_2 --critic.adam.lr 0.0005 --critic.lr_warmup_ratio 0.0 --critic.value_clip 0.5 --critic.save_value_network --algo.advantage.gamma 1.0 --algo.advantage.lambd 0.95
+#   python -m repro.launch.openrlhf_entry openrlhf.cli.train_ppo_ray --actor.model_name_or_path <results>/shared/sft-8251d114c9f9/model --reward.model_name_or_path <results>/shared/rm-83922fd0099e/model --critic.model_name_or_path <results>/shared/sft-8251d114c9f9/model --data.prompt_dataset <results>/shared/world-c0ce6a2f7da5/data/prompts_train.jsonl --data.input_key prompt --data.input_template '' --data.max_samples 96 --data.max_len 64 --algo.advantage.estimator gae --rollout.n_samples_per_prompt 1 --rollout.batch_size 32 --rollout.micro_batch_size 2 --rollout.max_new_tokens 24 --rollout.temperature 1.0 --rollout.top_p 1.0 --train.batch_size 32 --train.micro_batch_size 16 --train.max_epochs 1 --train.num_episodes 1 --train.seed 0 --actor.adam.lr 0.0003 --actor.lr_warmup_ratio 0.0 --actor.eps_clip 0.2 --algo.kl.init_coef 0.05 --algo.kl.horizon 10000 --algo.kl.estimator k1 --ds.zero_stage 2 --ds.param_dtype bf16 --ckpt.output_dir <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy/model --ckpt.path <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy/ckpt --logger.tensorboard_dir <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy/tb --logger.wandb.run_name gae --actor.num_nodes 2 --ref.num_nodes 2 --critic.num_nodes 2 --reward.num_nodes 2 --actor.num_gpus_per_node 8 --ref.num_gpus_per_node 8 --critic.num_gpus_per_node 8 --reward.num_gpus_per_node 8 --vllm.num_engines 16 --vllm.tensor_parallel_size 1 --vllm.sync_backend nccl --vllm.gpu_memory_utilization 0.5 --train.colocate_all --ds.attn_implementation flash_attention_2 --critic.adam.lr 0.0005 --critic.lr_warmup_ratio 0.0 --critic.value_clip 0.5 --critic.save_value_network --algo.advantage.gamma 1.0 --algo.advantage.lambd 0.95
 # with Ray bootstrapped across the allocation (repro/launch/ray_cluster.py):
 #   node 0: ray start --head --node-ip-address '${HEAD_IP}' --port '${RAY_PORT}' --include-dashboard=false --num-gpus 8 --num-cpus 32 --disable-usage-stats --block
 #   nodes 1-1: ray start --address '${HEAD_IP}:${RAY_PORT}' --num-gpus 8 --num-cpus 32 --disable-usage-stats --block
@@ -279,7 +279,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=32
 #SBATCH --dependency='afterok:<policy>'
-#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-gold
@@ -288,7 +288,7 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -302,8 +302,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j
-# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/eval-gold:
+srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.out --error <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/imdb-smoke-ppo-s0-d65e892f74/slurm/%j
+# the job runs stage 'eval-gold' in <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/eval-gold:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -313,4 +313,4 @@ srun --unbuffered --output <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/slurm/%j/
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/policy/model --reference <results>/shared/sft-8251d114c9f9/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-ppo-s0-7dc24737bf/stages/eval-gold
+#   python -m repro.evals.gold_score --world <results>/shared/world-c0ce6a2f7da5 --policy <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/policy/model --reference <results>/shared/sft-8251d114c9f9/model --eval '{"evaluators":["gold"],"n_prompts":32,"samples_per_prompt":2}' --generation '{"max_new_tokens":24,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/imdb-smoke-ppo-s0-d65e892f74/stages/eval-gold

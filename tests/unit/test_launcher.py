@@ -114,7 +114,7 @@ def test_force_reruns_completed_stages(tmp_path):
 def test_record_names_the_rollout_engine_and_its_preallocation(results_root, method, device, expected):
     from repro.runs import open_record, plan_run
 
-    gpu = ("resources.device=gpu", "resources.gpus_per_node=8") if device == "gpu" else ()
+    gpu = ("resources.device=gpu", "resources.gpus_per_node=8", "rl.rollout_micro_batch_size=4") if device == "gpu" else ()
     plan = plan_run(method, "imdb/smoke", overrides=gpu, results_root=results_root)
     record = open_record(plan, "local")
     assert record.rollout_engine == expected
@@ -125,7 +125,7 @@ def test_record_names_the_rollout_engine_and_its_preallocation(results_root, met
 def test_rollout_memory_share_and_sleep_reach_vllm_and_the_record_on_gpu(results_root):
     from repro.runs import open_record, plan_run
 
-    gpu = ("resources.device=gpu", "resources.gpus_per_node=8")
+    gpu = ("resources.device=gpu", "resources.gpus_per_node=8", "rl.rollout_micro_batch_size=4")
     plan = plan_run("dvpo", "imdb/smoke", overrides=(*gpu, "rl.rollout_memory_fraction=0.3", "rl.rollout_sleep=true"),
                     results_root=results_root)
     (policy,) = [s for s in plan.stages if s.name == "policy"]

@@ -71,10 +71,22 @@ def test_loopback_routes_stay_on_lo():
 def test_cpu_ray_stage_asks_every_node_for_one_logical_gpu_per_model_group(method, groups, tmp_path):
     from repro.runs import plan_run
 
-    plan = plan_run(method, "imdb/smoke", overrides=("resources.nodes=2",), results_root=tmp_path)
+    plan = plan_run(method, "imdb/smoke", overrides=("resources.nodes=2", "rl.rollout_micro_batch_size=16"),
+                    results_root=tmp_path)
     policy = next(s for s in plan.stages if s.name == "policy")
     assert policy.ray_cluster and policy.ray_gpus_per_node == groups
     assert f"--ray {groups}" in policy.command_line()
     flags = policy.argv
     assert flags[flags.index("--actor.num_nodes") + 1] == "2"
     assert flags[flags.index("--vllm.num_engines") + 1] == "2"
+
+
+def test_too_few_rollout_batches_for_the_actors_is_refused_before_anything_runs(tmp_path):
+    from repro.errors import RecipeError
+    from repro.runs import plan_run
+
+    # smoke: 32 samples in micro-batches of 32 = one batch, but two nodes run two actor processes.
+    with pytest.raises(RecipeError, match=r"rl.rollout_micro_batch_size to at most 16"):
+        plan_run("dvpo", "imdb/smoke", overrides=("resources.nodes=2",), results_root=tmp_path)
+    plan_run("dvpo", "imdb/smoke", overrides=("resources.nodes=2", "rl.rollout_micro_batch_size=16"),
+             results_root=tmp_path)

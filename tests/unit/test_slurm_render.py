@@ -65,7 +65,9 @@ def test_two_node_gpu_job_scripts_golden(results_root):
 
 
 def test_two_node_gpu_ppo_job_scripts_golden(results_root):
-    plan = plan_run("ppo", "imdb/smoke", overrides=GPU_2_NODES, results_root=results_root)
+    # 16 actor processes need 16 rollout micro-batches (OpenRLHF asserts it; the planner refuses fewer)
+    plan = plan_run("ppo", "imdb/smoke", overrides=(*GPU_2_NODES, "rl.rollout_micro_batch_size=2"),
+                    results_root=results_root)
     text = render_job_scripts(plan, load_profile("example-a100"))
     policy = text[text.index("# ===== job policy ====="):text.index("# ===== job eval-gold")]
     assert "#SBATCH --nodes=2" in policy and "--dependency='afterok:<rm>'" in policy
