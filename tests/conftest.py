@@ -1,4 +1,5 @@
 import importlib.util
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -48,3 +49,11 @@ def tensorboard_steps(tb_dir: Path, tag: str) -> list[int]:
         acc.Reload()
         steps += [e.step for e in acc.Scalars(tag)] if tag in acc.Tags().get("scalars", []) else []
     return steps
+
+
+def is_loopback(address: str) -> bool:
+    """127.0.0.0/8 or ::1, IPv4-mapped forms included (ss/psutil show '::ffff:127.0.0.1' for dual-stack sockets)."""
+    if not address:  # an empty --node-ip-address lets Ray pick the machine's own address
+        return False
+    ip = ipaddress.ip_address(address)
+    return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback

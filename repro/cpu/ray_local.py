@@ -97,6 +97,9 @@ def start(logical_gpus: int, cpus: int | None = None) -> str | None:
     if address:
         import ray
 
+        from repro.launch.ray_node import keep_explicit_loopback
+
+        keep_explicit_loopback()  # a head on 127.0.0.1 (slurm/local's 2-node mode) is joined there
         ray.init(**join_kwargs(address))
         return None
     pin_loopback()

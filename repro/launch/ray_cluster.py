@@ -36,7 +36,7 @@ class RayBootstrap:
     gpus_per_node: int
     cpus_per_node: int
     port: int | str = DEFAULT_PORT  # str only for rendering placeholders
-    ray: str = "ray"
+    ray: tuple[str, ...] = ("ray",)  # the command that runs `ray start` (ray_cli() when a job runs it)
 
     @property
     def address(self) -> str:
@@ -51,13 +51,13 @@ class RayBootstrap:
                 "--disable-usage-stats", "--block"]
 
     def head_argv(self) -> list[str]:
-        return [self.ray, "start", "--head", "--node-ip-address", self.head_host, "--port", str(self.port),
+        return [*self.ray, "start", "--head", "--node-ip-address", self.head_host, "--port", str(self.port),
                 "--include-dashboard=false", *self._resources()]
 
     def worker_argv(self, node_ip: str | None = None) -> list[str]:
         """Ray detects a worker node's own address unless given (tests pin loopback)."""
         ip = ["--node-ip-address", node_ip] if node_ip else []
-        return [self.ray, "start", "--address", self.address, *ip, *self._resources()]
+        return [*self.ray, "start", "--address", self.address, *ip, *self._resources()]
 
     def driver_env(self) -> dict[str, str]:
         return {"RAY_ADDRESS": self.address}
@@ -72,16 +72,17 @@ def bootstrap_for(hostnames: list[str], gpus_per_node: int, cpus_per_node: int, 
     return RayBootstrap(resolve(hostnames[0]), len(hostnames), gpus_per_node, cpus_per_node, port, ray_cli())
 
 
-def ray_cli() -> str:
-    """The `ray` of the interpreter running the job (a venv's bin/ need not be on PATH)."""
-    sibling = Path(sys.executable).parent / "ray"
-    return str(sibling) if sibling.exists() else "ray"
+def ray_cli() -> tuple[str, ...]:
+    """Ray's CLI in the interpreter running the job (a venv's bin/ need not be on PATH), keeping a loopback
+    address given to it (repro/launch/ray_node.py)."""
+    return (sys.executable, "-m", "repro.launch.ray_node")
 
 
 def cluster_state(address: str, node_ip: str | None = None) -> dict:
     """{'gpus': float, 'nodes': int} of a running cluster, from a short-lived driver process (the
     caller never becomes a Ray driver itself); raises if the cluster cannot be reached."""
-    code = ("import json, ray; ray.init(address=%r, _node_ip_address=%r, logging_level='ERROR');"
+    code = ("import json, ray; from repro.launch.ray_node import keep_explicit_loopback; keep_explicit_loopback();"
+            "ray.init(address=%r, _node_ip_address=%r, logging_level='ERROR');"
             "print(json.dumps({'gpus': ray.cluster_resources().get('GPU', 0.0),"
             " 'nodes': sum(n['Alive'] for n in ray.nodes())}))") % (address, node_ip)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

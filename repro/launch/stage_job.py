@@ -73,8 +73,10 @@ class StageJob(submitit.helpers.Checkpointable):
         the driver runs once every GPU has joined, and the head is stopped by its PID after."""
         from repro.launch import ray_cluster
 
-        boot = ray_cluster.bootstrap_for(job_env.hostnames, stage.ray_gpus_per_node or stage.resources.gpus_per_node,
-                                         stage.resources.cpus, job_env.job_id)
+        gpus = stage.ray_gpus_per_node or stage.resources.gpus_per_node
+        # Every OpenRLHF actor also takes a Ray CPU slot (a scheduling token; threads follow OMP_NUM_THREADS):
+        # a node advertising fewer CPUs than logical GPUs leaves actors pending forever.
+        boot = ray_cluster.bootstrap_for(job_env.hostnames, gpus, max(stage.resources.cpus, gpus), job_env.job_id)
         log = str(Path(stage.workdir) / f"ray-node{job_env.node}.log")
         Path(stage.workdir).mkdir(parents=True, exist_ok=True)
         if job_env.global_rank != 0:

@@ -1,16 +1,16 @@
 """The multi-node Ray bootstrap for real: a head and a worker node (two raylets on this host, on
-loopback), the GPU poll, and teardown by PID, exactly as a 2-node Slurm job runs them."""
+loopback), the GPU poll, and teardown by PID, exactly as a 2-node Slurm job runs them; every server
+of that cluster listens on the loopback it was given (repro/launch/ray_node.py)."""
 
 import socket
-import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
 from repro.launch import ray_cluster
 from repro.launch.ray_cluster import RayBootstrap
+from tests.conftest import is_loopback
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +29,18 @@ def tree(proc) -> list[psutil.Process]:
         return []
 
 
+def connections(proc: psutil.Process) -> list:
+    try:
+        return proc.net_connections("inet")
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
 def test_head_and_worker_join_with_all_logical_gpus_and_stop_by_pid(tmp_path, monkeypatch):
     # Ray refuses a second node while this is set (the CPU layer sets it for single-node clusters).
     monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
     boot = RayBootstrap("127.0.0.1", nodes=2, gpus_per_node=2, cpus_per_node=1, port=free_port(),
-                        ray=str(Path(sys.executable).parent / "ray"))
+                        ray=ray_cluster.ray_cli())
     head = ray_cluster.start(boot.head_argv(), str(tmp_path / "head.log"))
     worker = None
     try:
@@ -43,6 +50,9 @@ def test_head_and_worker_join_with_all_logical_gpus_and_stop_by_pid(tmp_path, mo
         assert seen == {"gpus": 4.0, "nodes": 2}
         started = tree(head) + tree(worker)
         assert len(started) > 2  # ray start, GCS, raylet, ...
+        listening = {(c.laddr.ip, p.name()) for p in started for c in connections(p) if c.status == "LISTEN"}
+        assert {"gcs_server", "raylet"} <= {name for _, name in listening}, listening
+        assert all(is_loopback(ip) for ip, _ in listening), listening
     finally:
         ray_cluster.stop(head)
     # The worker's `ray start --block` exits by itself once the head is gone.

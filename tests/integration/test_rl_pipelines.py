@@ -4,7 +4,6 @@ One results root for the module, so world, SFT, pairs and the reward model are b
 shared by the three methods exactly as in real use.
 """
 
-import ipaddress
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import tensorboard_steps
+from tests.conftest import is_loopback, tensorboard_steps
 from tests.integration.test_dpo_pipeline import REPRO, load_weights
 
 # What each method's run exposed while it ran: every listening address of its process tree, and every
@@ -163,13 +162,6 @@ def test_dvpo_runs_without_reward_model_or_critic(dvpo):
     assert args["reward"]["model_name_or_path"] is None
     sft = load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")
     assert changed(load_weights(policy_dir / "model"), sft) > 0
-
-
-def is_loopback(address: str) -> bool:
-    if not address:  # an empty --node-ip-address lets Ray pick the machine's own address
-        return False
-    ip = ipaddress.ip_address(address)
-    return (ip.ipv4_mapped or ip).is_loopback if ip.version == 6 else ip.is_loopback
 
 
 @pytest.mark.parametrize("method", ["ppo", "grpo", "dvpo"])
