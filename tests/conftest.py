@@ -51,6 +51,19 @@ def tensorboard_steps(tb_dir: Path, tag: str) -> list[int]:
     return steps
 
 
+def tensorboard_series(tb_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar curve of a stage's tensorboard folder: tag -> [(step, value), ...] as written."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    series: dict[str, list[tuple[int, float]]] = {}
+    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0}, purge_orphaned_data=False)
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            series.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    return series
+
+
 def is_loopback(address: str) -> bool:
     """127.0.0.0/8 or ::1, IPv4-mapped forms included (ss/psutil show '::ffff:127.0.0.1' for dual-stack sockets)."""
     if not address:  # an empty --node-ip-address lets Ray pick the machine's own address

@@ -2,19 +2,23 @@
 
 OpenRLHF's RolloutRayActor sends one `generate` call per sample and awaits them all at once.
 Generating them one by one would make rollouts ~50x slower than needed, so concurrent requests
-are gathered for a few milliseconds and generated as one left-padded batch (requests with the
-same sampling settings only). Weight updates arrive over the gloo group built by
-`gloo_sync.StatelessProcessGroup` and are copied into the HF model by parameter name.
+are gathered for a few milliseconds and generated in left-padded batches (requests with the
+same sampling settings only). Which requests share a batch depends on timing, so the samples must
+not: each request has its own random stream and every batch one fixed shape (repro/cpu/sampling.py),
+so the same seed gives the same rollouts run after run. Weight updates arrive over the gloo group
+built by `gloo_sync.StatelessProcessGroup` and are copied into the HF model by parameter name.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
 
 from repro.cpu.gloo_sync import PyNcclCommunicator, StatelessProcessGroup
+from repro.cpu.sampling import blocks, generate_block, prompt_width, request_seed
 
 # How long the first request of a batch waits for others before generation starts.
 BATCH_WINDOW_S = 0.05
@@ -47,6 +51,7 @@ class RequestOutput:
 class _Request:
     prompt_ids: list[int]
     params: object
+    seed: int  # its own random stream (repro/cpu/sampling.request_seed)
     future: asyncio.Future = field(repr=False)
 
 
@@ -66,10 +71,12 @@ class _OutputProcessor:
 class HFAsyncEngine:
     """vllm.AsyncLLMEngine stand-in: HF causal LM, batched sampling, gloo weight updates."""
 
-    def __init__(self, model_path: str, seed: int, dtype: torch.dtype) -> None:
+    def __init__(self, model_path: str, seed: int, dtype: torch.dtype, max_model_len: int | None = None) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.manual_seed(seed)
+        self.seed, self.max_model_len = seed, max_model_len
+        self.asked: Counter[tuple[int, ...]] = Counter()  # requests per prompt so far: each one's occurrence
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, attn_implementation="eager")
         self.model.eval()
@@ -83,14 +90,17 @@ class HFAsyncEngine:
     @classmethod
     def from_engine_args(cls, args) -> "HFAsyncEngine":
         # float32 on CPU: bf16 matmuls are slower than fp32 on CPUs without AMX.
-        return cls(args.model, args.seed, torch.float32)
+        return cls(args.model, args.seed, torch.float32, args.max_model_len)
 
     # --- generation -------------------------------------------------------------------------
 
     async def generate(self, prompt: dict, sampling_params, request_id: str):
         """Async generator with vLLM's signature; yields one final RequestOutput."""
         loop = asyncio.get_running_loop()
-        request = _Request(list(prompt["prompt_token_ids"]), sampling_params, loop.create_future())
+        ids = list(prompt["prompt_token_ids"])
+        occurrence = self.asked[tuple(ids)]
+        self.asked[tuple(ids)] += 1
+        request = _Request(ids, sampling_params, request_seed(self.seed, ids, occurrence), loop.create_future())
         self.pending.append(request)
         self.unfinished += 1
         if self._flush_task is None or self._flush_task.done():
@@ -119,41 +129,26 @@ class HFAsyncEngine:
                     request.future.set_result(output)
                 await asyncio.sleep(0)
 
-    @torch.no_grad()
     def _generate_batch(self, requests: list[_Request]) -> list[CompletionOutput]:
+        """Requests with one sampling setting, in fixed-shape blocks (repro/cpu/sampling.py)."""
         params = requests[0].params
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        eos = self.tokenizer.eos_token_id
-        width = max(len(r.prompt_ids) for r in requests)
-        ids = torch.full((len(requests), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, request in enumerate(requests):
-            n = len(request.prompt_ids)
-            ids[row, width - n:] = torch.tensor(request.prompt_ids)
-            mask[row, width - n:] = 1
-        want_logprobs = params.logprobs is not None
-        out = self.model.generate(
-            input_ids=ids, attention_mask=mask, do_sample=True, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k if params.top_k and params.top_k > 0 else None,
-            max_new_tokens=params.max_tokens, min_new_tokens=params.min_tokens or None,
-            pad_token_id=pad, eos_token_id=eos, return_dict_in_generate=True, output_scores=want_logprobs,
-        )
-        new = out.sequences[:, width:]
+        longest = max(len(r.prompt_ids) for r in requests)
+        width = prompt_width(longest, self.max_model_len, params.max_tokens or 0)
+        max_tokens = params.max_tokens or max((self.max_model_len or width + 1024) - width, 1)
         outputs = []
-        for row in range(len(requests)):
-            tokens: list[int] = []
-            finish = "length"
-            for t in new[row].tolist():
-                tokens.append(t)
-                if t == eos:
-                    finish = "stop"
-                    break
-            logprobs = None
-            if want_logprobs:
-                logprobs = [{t: Logprob(torch.log_softmax(out.scores[i][row].float(), -1)[t].item())}
-                            for i, t in enumerate(tokens)]
-            text = self.tokenizer.decode(tokens, skip_special_tokens=params.skip_special_tokens)
-            outputs.append(CompletionOutput(tokens, text, finish, logprobs))
+        for rows in blocks(len(requests)):
+            chunk = [requests[i] for i in rows]
+            sampled = generate_block(
+                self.model, [r.prompt_ids for r in chunk], [torch.Generator().manual_seed(r.seed) for r in chunk],
+                width=width, max_tokens=max_tokens, min_tokens=params.min_tokens or 0,
+                temperature=params.temperature, top_k=params.top_k if params.top_k and params.top_k > 0 else None,
+                top_p=params.top_p, pad=pad, eos=self.tokenizer.eos_token_id)
+            for s in sampled:
+                logprobs = ([{t: Logprob(lp)} for t, lp in zip(s.tokens, s.logprobs)]
+                            if params.logprobs is not None else None)
+                text = self.tokenizer.decode(s.tokens, skip_special_tokens=params.skip_special_tokens)
+                outputs.append(CompletionOutput(s.tokens, text, s.finish_reason, logprobs))
         return outputs
 
     # --- weight sync (called by OpenRLHF through collective_rpc) ---------------------------

@@ -7,6 +7,7 @@ shared by the three methods exactly as in real use.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import is_loopback, tensorboard_steps
+from tests.conftest import is_loopback, tensorboard_series, tensorboard_steps
 from tests.integration.test_dpo_pipeline import REPRO, load_weights
 
 # What each method's run exposed while it ran: every listening address of its process tree, and every
@@ -84,6 +85,41 @@ def grpo(root, ppo):  # after ppo: reuses its reward model
 @pytest.fixture(scope="module")
 def dvpo(root, ppo):
     return run_method(root, "dvpo")
+
+
+def rerun_policy(root: Path, method: str, before: dict) -> tuple[dict, dict]:
+    """Run the method's policy and eval stages again (the record before, the record after): everything
+    before them is skipped, so the same inputs, seed and code train the policy a second time."""
+    kept = {"series": tensorboard_series(Path(stage(before, "policy")["workdir"]) / "tb"),
+            "weights": load_weights(Path(stage(before, "policy")["workdir"]) / "model")}
+    for name in ("policy", "eval-gold"):
+        shutil.rmtree(stage(before, name)["workdir"])
+    after = run_method(root, method)
+    return {**before, **kept}, after
+
+
+def untimed(series: dict) -> dict:
+    """Curves that must repeat exactly: all but wall-clock timings and throughputs."""
+    return {tag: values for tag, values in series.items() if "timing" not in tag and "throughput" not in tag
+            and "time" not in tag.split("/")[-1]}
+
+
+@pytest.mark.parametrize("method", ["ppo", "dvpo"])
+def test_same_seed_same_policy_bit_for_bit(method, request, root):
+    """RL on CPU reproduces: the rollout engine's samples do not depend on how requests were batched
+    (repro/cpu/sampling.py), so a second training of the same policy gives identical curves, weights and
+    gold metrics."""
+    import torch
+
+    before, after = rerun_policy(root, method, request.getfixturevalue(method))
+    assert [s["status"] for s in after["stages"][:-2]] == ["skipped"] * (len(after["stages"]) - 2)
+    series = untimed(tensorboard_series(Path(stage(after, "policy")["workdir"]) / "tb"))
+    assert series and series == untimed(before["series"])
+    weights = load_weights(Path(stage(after, "policy")["workdir"]) / "model")
+    assert weights.keys() == before["weights"].keys()
+    assert all(torch.equal(weights[k], before["weights"][k]) for k in weights)
+    gold = {k: v for k, v in before["metrics"].items() if k.startswith("gold/")}
+    assert gold and gold == {k: v for k, v in after["metrics"].items() if k.startswith("gold/")}
 
 
 def stage(rec: dict, name: str) -> dict:

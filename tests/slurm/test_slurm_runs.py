@@ -8,20 +8,9 @@ import pytest
 
 from repro.store import load_record
 from tests.conftest import tensorboard_steps
-from tests.slurm.conftest import repro, sacct_state, wait_for
+from tests.slurm.conftest import SLURM, records, repro, sacct_state, wait_final, wait_for
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
-SLURM = ("--launcher", "slurm", "--profile", "local")
-FINAL = {"completed", "failed", "cancelled"}
-
-
-def records(root: Path) -> list:
-    return [load_record(p) for p in sorted((root / "runs").glob("*/record.json"))]
-
-
-def wait_final(root: Path, n: int = 1, timeout_s: float = 600) -> list:
-    return wait_for(lambda: (rs := records(root)) and len(rs) == n and all(r.status in FINAL for r in rs) and rs,
-                    timeout_s, "the runs to finish")
 
 
 def test_dpo_through_slurm_gives_the_local_record(tmp_path):
