@@ -68,6 +68,7 @@ def placement_flags(resources: Resources, rl: RLSpec) -> dict[str, Any]:
         "vllm.gpu_memory_utilization": rl.rollout_memory_fraction if colocate else 0.9,
         "vllm.enable_sleep": colocate and rl.rollout_sleep,
         "train.colocate_all": colocate,
+        "train.full_determinism_enable": rl.full_determinism and resources.device == "gpu",
         "ds.attn_implementation": attention(resources),
     })
     return flags
@@ -77,11 +78,14 @@ def rollout_engine_label(spec: RunSpec) -> str:
     """What placement_flags gives the rollout engine, in words, for the run record and the tables."""
     flags = placement_flags(spec.resources, spec.rl)
     if spec.resources.device == "cpu":
+        # One engine gets every prompt, so each request's seed is fixed; several share prompts by load (timing).
+        repeats = "repeatable" if flags["vllm.num_engines"] == 1 else "not repeatable: prompts spread by load"
         return (f"CPU: {flags['vllm.num_engines']} HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), "
-                "no preallocation")
+                f"no preallocation, samples independent of batching ({repeats})")
     return (f"vLLM: {flags['vllm.num_engines']} engine(s), gpu_memory_utilization {flags['vllm.gpu_memory_utilization']} "
             f"preallocated per GPU, colocated {flags['train.colocate_all']}, "
-            f"sleep {'on' if flags['vllm.enable_sleep'] else 'off'}")
+            f"sleep {'on' if flags['vllm.enable_sleep'] else 'off'}, "
+            f"full_determinism {'on' if flags['train.full_determinism_enable'] else 'off'}")
 
 
 class RayPPOMethod(Method):

@@ -193,10 +193,13 @@ class RLSpec(TrainSpec):
         "with the trained models; it is in every RL method's memory peak alike (CPU: unused)")
     rollout_sleep: bool = Field(False, description="GPU: vLLM sleeps (frees its share) while the models train, "
                                                    "OpenRLHF's --vllm.enable_sleep; peaks then reflect training")
+    full_determinism: bool = Field(
+        False, description="GPU: OpenRLHF's --train.full_determinism_enable (vLLM in-process, deterministic "
+        "kernels; slower), so reruns can repeat; CPU runs repeat bit for bit without it (repro/cpu/sampling.py)")
 
     @model_serializer(mode="wrap")
     def _omit_rollout_memory_at_defaults(self, handler):
-        return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep")
+        return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep", "full_determinism")
 
 
 class EvalSpec(BaseModel):

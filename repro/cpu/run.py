@@ -17,7 +17,7 @@ import sys
 
 from repro.cpu import check_openrlhf_version
 from repro.stages.env import cache_root
-from repro.launch.openrlhf_entry import record_effective_args
+from repro.launch.openrlhf_entry import record_effective_args, seed_driver
 
 
 def free_port() -> int:
@@ -101,6 +101,7 @@ def run_module(ray_gpus: int | None, argv: list[str]) -> None:
     set_threads()
     install_shims()
     record_effective_args()
+    seed_driver(args)
     sys.argv = [module, *args]
     if ray_gpus is None:
         runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -107,8 +107,10 @@ def test_force_reruns_completed_stages(tmp_path):
 
 
 @pytest.mark.parametrize("method, device, expected", [
-    ("dvpo", "cpu", "CPU: 1 HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), no preallocation"),
-    ("ppo", "gpu", "vLLM: 8 engine(s), gpu_memory_utilization 0.5 preallocated per GPU, colocated True, sleep off"),
+    ("dvpo", "cpu", "CPU: 1 HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), no preallocation, "
+                    "samples independent of batching (repeatable)"),
+    ("ppo", "gpu", "vLLM: 8 engine(s), gpu_memory_utilization 0.5 preallocated per GPU, colocated True, sleep off, "
+                   "full_determinism off"),
     ("dpo", "cpu", None),
 ])
 def test_record_names_the_rollout_engine_and_its_preallocation(results_root, method, device, expected):
@@ -132,6 +134,23 @@ def test_rollout_memory_share_and_sleep_reach_vllm_and_the_record_on_gpu(results
     argv = " ".join(policy.argv)
     assert "--vllm.gpu_memory_utilization 0.3" in argv and "--vllm.enable_sleep" in argv
     assert open_record(plan, "local").rollout_engine.endswith("gpu_memory_utilization 0.3 preallocated per GPU, "
-                                                             "colocated True, sleep on")
+                                                             "colocated True, sleep on, full_determinism off")
     # Left at their defaults the fields are not in the spec dump: run ids of existing recipes stay put.
     assert "rollout_sleep" not in plan_run("dvpo", "imdb/smoke", results_root=results_root).spec.rl.model_dump()
+
+
+def test_full_determinism_reaches_openrlhf_and_the_record_on_gpu_only(results_root):
+    from repro.runs import open_record, plan_run
+
+    gpu = ("resources.device=gpu", "resources.gpus_per_node=8", "rl.rollout_micro_batch_size=4")
+    plan = plan_run("ppo", "imdb/smoke", overrides=(*gpu, "rl.full_determinism=true"), results_root=results_root)
+    (policy,) = [s for s in plan.stages if s.name == "policy"]
+    assert "--train.full_determinism_enable" in policy.argv
+    assert open_record(plan, "local").rollout_engine.endswith("full_determinism on")
+    cpu = plan_run("ppo", "imdb/smoke", overrides=("rl.full_determinism=true",), results_root=results_root)
+    assert "--train.full_determinism_enable" not in next(s for s in cpu.stages if s.name == "policy").argv
+    # Off by default and then not in the spec dump: existing run ids stay put.
+    assert "full_determinism" not in plan_run("ppo", "imdb/smoke", results_root=results_root).spec.rl.model_dump()
+    two_nodes = plan_run("dvpo", "imdb/smoke", overrides=("resources.nodes=2", "rl.rollout_micro_batch_size=16"),
+                         results_root=results_root)
+    assert open_record(two_nodes, "local").rollout_engine.endswith("(not repeatable: prompts spread by load)")

@@ -1,5 +1,7 @@
 """Multi-node Ray bootstrap: commands, port choice and the GPU poll (hand cases, no cluster)."""
 
+import sys
+
 import pytest
 
 from repro.errors import ReproError
@@ -20,7 +22,9 @@ def test_bootstrap_from_allocation_resolves_the_first_host_and_derives_the_port(
     monkeypatch.delenv("REPRO_RAY_PORT", raising=False)
     boot = bootstrap_for(["gpu-a", "gpu-b", "gpu-c"], 4, 16, "123456_7", resolve={"gpu-a": "10.1.2.3"}.get)
     assert (boot.head_host, boot.nodes, boot.port) == ("10.1.2.3", 3, 6379 + 1 + 123456 % 2000)
-    assert boot.ray.endswith("ray")
+    # `ray start` through the wrapper that keeps a loopback address (repro/launch/ray_node.py), this interpreter's
+    assert boot.ray == (sys.executable, "-m", "repro.launch.ray_node")
+    assert boot.head_argv()[:4] == [sys.executable, "-m", "repro.launch.ray_node", "start"]
     monkeypatch.setenv("REPRO_RAY_PORT", "7000")
     assert bootstrap_for(["gpu-a"], 4, 16, "1", resolve=lambda h: "10.1.2.3").port == 7000
 
