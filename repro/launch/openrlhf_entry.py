@@ -102,7 +102,8 @@ def run_hooks() -> None:
 
 
 def worker_setup() -> None:
-    """Ray's worker_process_setup_hook on GPU: the run's seed, rollouts in dispatch order, the method's hooks."""
+    """Ray's worker_process_setup_hook on GPU (on CPU after the shims): the run's seed, rollouts in dispatch
+    order, the method's hooks."""
     from repro.launch import ordered_rollouts
 
     seed_worker()

@@ -31,9 +31,8 @@ alive() {  # alive NAME: running and it is NAME's program (slurmd-node1 runs slu
   running "$1" && [ "$(cat "/proc/$(cat "$PIDS/$1.pid")/comm" 2>/dev/null)" = "${1%%-*}" ]
 }
 slurmd_name() { echo "slurmd-$1"; }  # node $1's slurmd: its pid file name and the %n of its log file
-nodes_up() {  # every node idle or busy (one line per node of the default partition)
-  [ "$(sinfo -h -N -p debug -o %T 2>/dev/null | grep -Ec '^(idle|mixed|allocated|completing)')" -ge "$NODES" ]
-}
+node_up() { sinfo -h -N -n "$1" -p debug -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'; }
+nodes_up() { for n in "${NODE_NAMES[@]}"; do node_up "$n" || return 1; done; }  # every node idle or busy
 all_alive() {
   for n in munged mariadbd slurmdbd slurmctld; do alive "$n" || return 1; done
   for n in "${NODE_NAMES[@]}"; do alive "$(slurmd_name "$n")" || return 1; done
@@ -189,7 +188,6 @@ else
       'hostname "$1" && mount --bind "$2" /etc/hosts && exec slurmd -D -N "$1"' sh "$n" "$ETC/hosts"
   done
 fi
-node_up() { sinfo -h -N -n "$1" -p debug -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated|completing)'; }
 for n in "${NODE_NAMES[@]}"; do wait_for "$(slurmd_name "$n")" node_up "$n"; done
 wait_for slurmctld bash -c 'sacctmgr -n -P list cluster format=cluster | grep -qx repro'
 # slurmctld's first scheduling pass comes ~3 s after it starts; a job submitted before waits for it

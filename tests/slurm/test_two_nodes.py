@@ -3,6 +3,7 @@ over gloo, then DVPO whose GVM trains on both nodes and whose policy stage drive
 node1 and a worker on node2. Both complete with the records a single-node run has, every server they start
 listens on the loopback, and nothing of theirs is left running."""
 
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -85,8 +86,6 @@ def run_on_two_nodes(root: Path, method: str):
 
 def rank_lines(text: str) -> set[str]:
     """'rank R of W on NODE' from the CPU layer's line for each multi-process group member."""
-    import re
-
     return set(re.findall(r"process group (rank \d+ of \d+ on node\d)", text))
 
 
@@ -125,6 +124,4 @@ def test_dvpo_policy_runs_on_a_ray_cluster_spanning_both_nodes(root):
 
 
 def strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
