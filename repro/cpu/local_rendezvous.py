@@ -27,6 +27,9 @@ from repro.netaddr import interface_towards
 
 STORE_DIR_ENV = "REPRO_STORE_DIR"  # REPRO_* variables reach every Ray worker (repro/cpu/ray_local.py)
 LOOPBACK_ENV = {"GLOO_SOCKET_IFNAME": "lo"}
+# Printed by every member of a multi-process group. Ray's driver folds worker lines that differ only in
+# digits ("rank 0 ... node1" / "rank 1 ... node2"), so Ray stages exempt it (repro/cpu/run.py).
+GROUP_LINE = "repro.cpu: process group"
 
 _counter = itertools.count()
 _installed = False
@@ -96,7 +99,7 @@ def install() -> None:
         os.environ["GLOO_SOCKET_IFNAME"] = gloo_interface(size)
         if size > 1:  # where each member of a multi-process group is, for the logs of multi-node runs
             shown = rank if rank != -1 else os.environ.get("RANK", "?")
-            print(f"repro.cpu: process group rank {shown} of {size} on {socket.gethostname()}, rendezvous "
+            print(f"{GROUP_LINE} rank {shown} of {size} on {socket.gethostname()}, rendezvous "
                   f"{method}, gloo on {os.environ['GLOO_SOCKET_IFNAME']}", flush=True)
         return original(backend, init_method=method, timeout=timeout, world_size=world_size, rank=rank,
                         store=store, **kwargs)

@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     ray_gpus, argv = split_ray_flag(argv)
     if ray_gpus is not None:
         from repro.cpu import ray_local
+        from repro.cpu.local_rendezvous import GROUP_LINE
 
+        # Read when ray is imported, like the loopback pin: each group member's line reaches the log.
+        os.environ.setdefault("RAY_DEDUP_LOGS_ALLOW_REGEX", GROUP_LINE)
         if not ray_local.bootstrapped_cluster():  # a multi-node cluster's nodes chose their own addresses
             ray_local.pin_loopback()  # before the version check, shims and hooks: any of them may import ray
     from repro.cpu import local_rendezvous
