@@ -1,7 +1,8 @@
 """Critic-free policy-gradient baselines on the shared reward model: one class, one estimator each.
 
 GRPO (group_norm), REINFORCE++ (reinforce, global batch normalisation), RLOO (leave-one-out
-baseline) run OpenRLHF's own estimators in the same Ray PPO stage as PPO, without a critic.
+baseline) run OpenRLHF's own estimators in the same Ray PPO stage as PPO, without a critic;
+ReMax (greedy-response baseline) adds its estimator through version-pinned hooks.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -24,16 +25,19 @@ class GroupConfig(RLMethodConfig):
 
 
 class CriticFree(RayPPOMethod):
-    estimator: ClassVar[str]
+    estimator: ClassVar[str]  # OpenRLHF's --algo.advantage.estimator
+    hooks: ClassVar[str | None] = None  # "module:function" run in every Ray process (REPRO_HOOKS), if any
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: RLMethodConfig = self.config_from(spec)
         pipe = Pipeline.start(spec, layout)
         rm = pipe.add_reward_model(pipe.add_pairs())
         plan = RLPlan(estimator=self.estimator, n_samples_per_prompt=cfg.n_samples_per_prompt,
-                      reward_model=rm.model, inputs=[str(rm.model)])
+                      reward_model=rm.model, inputs=[str(rm.model)],
+                      extra_env={"REPRO_HOOKS": self.hooks} if self.hooks else {})
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"])
+        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"],
+                           saves=policy_saves(spec, layout))
 
 
 class GRPO(CriticFree):
@@ -55,3 +59,13 @@ class RLOO(CriticFree):
     estimator = "rloo"
     description = "RLOO: leave-one-out baseline within each prompt's group, no critic"
     Config = GroupConfig
+
+
+class ReMax(CriticFree):
+    name = "remax"
+    # OpenRLHF's REINFORCE path (no critic, one sample per prompt); the hooks replace its baseline and
+    # whitening with the greedy response's reward (baselines/remax_hooks.py).
+    estimator = "reinforce"
+    hooks = "baselines.remax_hooks:install"
+    description = "ReMax: REINFORCE with the greedy response's reward as each prompt's baseline, no critic"
+    Config = RLMethodConfig

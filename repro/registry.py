@@ -88,6 +88,7 @@ METHODS.register("ppo", "baselines.ppo:PPO")
 METHODS.register("grpo", "baselines.critic_free:GRPO")
 METHODS.register("reinforce_pp", "baselines.critic_free:ReinforcePP")
 METHODS.register("rloo", "baselines.critic_free:RLOO")
+METHODS.register("remax", "baselines.critic_free:ReMax")
 METHODS.register("checkpoint", "baselines.checkpoint:Checkpoint")
 METHODS.register("dvpo", "dvpo.method:DVPO")
 

@@ -43,8 +43,10 @@ def blocks(n: int, size: int = ROW_BLOCK) -> list[range]:
 
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float) -> torch.Tensor:
-    """Temperature, top-k and top-p (nucleus) on (rows, vocab) logits, row by row; removed entries become -inf."""
-    logits = logits / max(temperature, 1e-6)
+    """Temperature, top-k and top-p (nucleus) on (rows, vocab) logits, row by row; removed entries become -inf.
+    Temperature 0 means greedy (vLLM's convention): the logits stay unscaled and the caller takes the argmax."""
+    if temperature > 0:
+        logits = logits / temperature
     if top_k and 0 < top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -95,7 +97,8 @@ def generate_block(model, prompts: list[list[int]], generators: list[torch.Gener
         for row in range(n):
             if finished[row]:
                 continue
-            token = int(torch.multinomial(logprobs[row].exp(), 1, generator=generators[row]))
+            token = (int(torch.argmax(logprobs[row])) if temperature <= 0
+                     else int(torch.multinomial(logprobs[row].exp(), 1, generator=generators[row])))
             chosen[row] = token
             results[row].tokens.append(token)
             results[row].logprobs.append(float(logprobs[row, token]))

@@ -23,7 +23,7 @@ def test_gpu_launch_uses_deepspeed_without_cpu_layer():
     assert "repro.cpu.run" in launch_prefix("m", Resources())
 
 
-@pytest.mark.parametrize("method", ["sft", "dpo", "rm", "ppo", "grpo", "reinforce_pp", "rloo", "dvpo"])
+@pytest.mark.parametrize("method", ["sft", "dpo", "rm", "ppo", "grpo", "reinforce_pp", "rloo", "remax", "dvpo"])
 def test_dry_run_golden(method, results_root):
     plan = plan_run(method, "imdb/smoke", results_root=results_root)
     check_golden(f"dry_run_{method}_smoke.txt", normalise(render_dry_run(plan), results_root))

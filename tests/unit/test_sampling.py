@@ -77,3 +77,20 @@ def test_a_requests_samples_do_not_depend_on_its_batch(tiny_model):
     assert all(3 not in tokens[:2] for tokens, _, _ in full.values())
     # a finished row stops at EOS
     assert all(r == "stop" and t[-1] == 3 or r == "length" and len(t) == 10 for t, _, r in full.values())
+
+
+def test_temperature_zero_is_greedy(tiny_model):
+    """ReMax's baseline asks the engine for temperature 0: every token is the argmax of the model's own next-token
+    logits (checked by re-running the model on the growing sequence), whatever the generator's seed."""
+    assert torch.equal(filter_logits(torch.tensor([[1.0, 3.0]]), 0.0, None, 1.0), torch.tensor([[1.0, 3.0]]))
+    prompt = [5, 17, 42, 8]
+    runs = [generate_block(tiny_model, [prompt], [torch.Generator().manual_seed(seed)], width=8, max_tokens=6,
+                           min_tokens=0, temperature=0.0, top_k=None, top_p=1.0, pad=0, eos=None, rows=2)[0]
+            for seed in (0, 1)]
+    assert runs[0].tokens == runs[1].tokens and len(runs[0].tokens) == 6
+    ids = list(prompt)
+    for token in runs[0].tokens:
+        with torch.no_grad():
+            logits = tiny_model(input_ids=torch.tensor([ids])).logits[0, -1]
+        assert token == int(torch.argmax(logits))
+        ids.append(token)
