@@ -7,9 +7,10 @@ from pydantic import Field
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
+from repro.pipeline.curve import Saves
 from repro.spec import RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
-from repro.stages.openrlhf import prompt_flags, train_flags, trainer_stage
+from repro.stages.openrlhf import prompt_flags, snapshot_flags, train_flags, trainer_stage
 
 
 class DPOConfig(TrainSpec):
@@ -44,10 +45,11 @@ class DPO(Method):
             "model.label_smoothing": cfg.label_smoothing,
             "model.nll_loss_coef": cfg.nll_loss_coef,
             **train_flags(cfg, spec, workdir, "dpo"),
+            **snapshot_flags(spec, workdir, "dpo"),
         }
         dpo = trainer_stage(
             spec, "dpo", "openrlhf.cli.train_dpo", flags, workdir, needs=["pairs"],
             inputs=[str(pipe.sft_model), str(train)],
             tokens=TokenCount(stats_file=str(pairs.stats), key="pairs_train", multiplier=cfg.epochs),
         )
-        return pipe.finish(dpo, policy=workdir / "model", needs=["dpo"])
+        return pipe.finish(dpo, policy=workdir / "model", needs=["dpo"], saves=Saves(workdir, cfg.batch_size))

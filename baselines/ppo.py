@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -46,4 +46,5 @@ class PPO(RayPPOMethod):
             },
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"])
+        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"],
+                           saves=policy_saves(spec, layout))

@@ -19,11 +19,12 @@ from repro.errors import RecipeError
 from repro.layout import Layout
 from repro.methods import Method
 from repro.pipeline import Pipeline
+from repro.pipeline.curve import Saves
 from repro.spec import Resources, RLSpec, RunSpec, Strict
 from repro.stages import Stage
 from repro.stages.env import stage_env
-from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, checkpoint_flags, prompt_flags, ray_prefix,
-                                   render_flags)
+from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, prompt_flags, ray_prefix,
+                                   render_flags, snapshot_flags)
 
 RL_REQUIRES = REQUIRES + ["ray"]
 
@@ -152,9 +153,14 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "logger.wandb.run_name": plan.estimator,
         **placement_flags(spec.resources, spec.rl),
         **plan.extra_flags,
-        **checkpoint_flags(spec.checkpoint, workdir, "policy"),
+        **snapshot_flags(spec, workdir, "policy"),
     }
     return flags
+
+
+def policy_saves(spec: RunSpec, layout: Layout) -> Saves:
+    """Where the Ray PPO stage saves its policy for a learning curve; one step is rl.rollout_samples samples."""
+    return Saves(layout.stage_dir("policy"), spec.rl.rollout_samples)
 
 
 def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, name: str,

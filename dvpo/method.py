@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
 from dvpo.gvm.config import GVMConfig
 from dvpo.hook_env import DIGEST_ENV, MODE_ENV
 from repro.layout import Layout
@@ -85,4 +85,5 @@ class DVPO(RayPPOMethod):
                        DIGEST_ENV: str(policy_dir / "gvm_digest.json")},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
-        return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"])
+        return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"],
+                           saves=policy_saves(spec, layout))

@@ -7,6 +7,7 @@ and a resolved spec can be hashed into a deterministic run id. Loading recipes
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from typing import Annotated, Any, ClassVar, Literal
@@ -210,6 +211,24 @@ class EvalSpec(BaseModel):
     evaluators: list[str] = Field(["gold"], min_length=1, description="evaluator registry names")
     n_prompts: int = Field(256, gt=0, description="held-out prompts evaluated (<= world.n_test_prompts)")
     samples_per_prompt: int = Field(2, gt=0, description="policy samples per prompt")
+    every_steps: int | None = Field(None, gt=0, description="learning curve: save the policy every N training steps "
+                                                             "(RL methods and DPO) and evaluate each save with the "
+                                                             "curve evaluators; None = the final policy only")
+    curve_evaluators: list[str] | None = Field(None, description="evaluators run on every saved policy (a subset "
+                                                                 "of evaluators); None = the cheap ones (gold, RM "
+                                                                 "judge), API judges stay final-only")
+
+    @model_serializer(mode="wrap")
+    def _omit_curve_when_off(self, handler):
+        return omit_when_default(handler(self), self, "every_steps", "curve_evaluators")
+
+    def curve(self) -> list[str]:
+        """The evaluators that score every saved policy when every_steps is set."""
+        from repro.registry import EVALUATORS
+
+        if self.curve_evaluators is not None:
+            return list(self.curve_evaluators)
+        return [name for name in self.evaluators if EVALUATORS.get(name).cheap]
 
     @model_validator(mode="after")
     def _evaluator_sections(self) -> "EvalSpec":
@@ -227,6 +246,12 @@ class EvalSpec(BaseModel):
                 sectioned = [n for n in EVALUATORS.names() if EVALUATORS.get(n).Config is not None]
                 raise unknown_key(f"eval.{key}", key, [*type(self).model_fields, *sectioned])
             extra[key] = validate_section(config, data, prefix=f"eval.{key}.")
+        for name in self.curve_evaluators or []:
+            if name not in self.evaluators:
+                close = difflib.get_close_matches(name, self.evaluators, n=1)
+                raise RecipeError(f"eval.curve_evaluators names '{name}', which eval.evaluators does not run."
+                                  + (f" Did you mean '{close[0]}'?" if close else "")
+                                  + f" Valid: {', '.join(self.evaluators)}")
         for name in self.evaluators:
             if EVALUATORS.get(name).Config is not None and name not in extra:
                 fields = EVALUATORS.get(name).Config.model_fields

@@ -63,6 +63,15 @@ class RunOwner(BaseModel):
                                        "recycled pid is not mistaken for it")
 
 
+class CurvePoint(BaseModel):
+    """One point of a learning curve (eval.every_steps): the policy saved after `step` training steps."""
+
+    step: int = Field(description="training steps (RL iterations, or optimiser steps for DPO); 0 = the SFT start")
+    samples: int = Field(description="samples seen by then: rollouts for RL methods, preference pairs for DPO")
+    wall_s: float | None = Field(description="seconds since the training stage started (None: not logged)")
+    metrics: dict[str, float] = Field(description="the curve evaluators' metrics for that policy")
+
+
 class RunRecord(BaseModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -82,12 +91,23 @@ class RunRecord(BaseModel):
     fingerprints: dict[str, str] = Field({}, description="content hashes of base model and data files")
     stages: list[StageRecord] = []
     metrics: dict[str, float] = Field({}, description="evaluation scores, keys evaluator/metric")
+    curve: list[CurvePoint] = Field([], description="learning curve, by step (eval.every_steps); [] = none asked")
 
     def stage(self, name: str) -> StageRecord:
         for s in self.stages:
             if s.name == name:
                 return s
         raise KeyError(name)
+
+
+def merge_curves(old: list[CurvePoint], new: list[CurvePoint]) -> list[CurvePoint]:
+    """One curve from several curve evaluators' points: points of one step share samples and wall-clock and
+    pool their metrics (a re-run's values replace the earlier ones)."""
+    by_step = {p.step: p for p in old}
+    for p in new:
+        kept = by_step.get(p.step)
+        by_step[p.step] = p if kept is None else kept.model_copy(update={"metrics": {**kept.metrics, **p.metrics}})
+    return [by_step[s] for s in sorted(by_step)]
 
 
 def now() -> str:

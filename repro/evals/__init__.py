@@ -30,6 +30,9 @@ class Evaluator(ABC):
     # `reward_model` (its folder) before calling stage().
     needs_reward_model: ClassVar[bool] = False
     reward_model: Path | None = None
+    # Cheap enough to score every saved policy of a learning curve (eval.every_steps) by default; API-judged
+    # and benchmark-suite evaluators stay final-only unless eval.curve_evaluators names them.
+    cheap: ClassVar[bool] = False
 
     def config_from(self, spec: RunSpec) -> BaseModel:
         """This evaluator's validated section of the recipe (eval.<name>)."""

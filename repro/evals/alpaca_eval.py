@@ -18,6 +18,7 @@ from repro.worlds import WorldFiles
 class AlpacaEvalEvaluator(PairedEvaluator):
     name = "alpaca_eval"
     module = "repro.evals.alpaca_eval_run"
+    cheap = True  # judged locally (gold or the shared RM), no API
     requires = ["torch", "transformers", "sklearn", "alpaca_eval"]
 
 

@@ -7,5 +7,6 @@ from repro.evals import PairedEvaluator
 
 class GoldEvaluator(PairedEvaluator):
     name = "gold"
+    cheap = True
     module = "repro.evals.gold_score"
     requires = ["torch", "transformers", "sklearn"]

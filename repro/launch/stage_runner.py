@@ -31,7 +31,8 @@ from repro.launch.checkpoints import prepare_resume
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
 from repro.stages import Stage, env_prefix
-from repro.store import RunRecord, StageRecord, atomic_write_text, hash_path, load_record, now, save_record
+from repro.store import (CurvePoint, RunRecord, StageRecord, atomic_write_text, hash_path, load_record, merge_curves,
+                         now, save_record)
 from repro.versions import OPENRLHF_VERSION
 
 LOG_TAIL_LINES = 40
@@ -263,7 +264,10 @@ class StageRunner:
     def _absorb_outputs(self, stage: Stage, rec: StageRecord) -> None:
         """Fold a completed stage's report and fingerprints into the run record."""
         if stage.report:
-            self.record.metrics.update(read_report(Path(stage.report)).get("metrics", {}))
+            report = read_report(Path(stage.report))
+            self.record.metrics.update(report.get("metrics", {}))
+            if "curve" in report:
+                self.record.curve = merge_curves(self.record.curve, [CurvePoint(**p) for p in report["curve"]])
         for name, path in stage.fingerprints.items():
             self.record.fingerprints[name] = hash_path(Path(path))
         self.save()

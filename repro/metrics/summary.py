@@ -55,3 +55,18 @@ def summarize_tensorboard(tb_dir: Path) -> dict:
                     "min": min(finite) if finite else None, "all_finite": len(finite) == len(values),
                     "values": values[:: max(1, len(values) // 50)]}
     return out
+
+
+def step_wall_times(tb_dir: Path) -> dict[int, float]:
+    """When each logged step ended (seconds since the epoch): the latest wall time of any scalar at that step.
+    OpenRLHF logs a step's scalars once the step is done, so this is the step's end as the trainer saw it."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ends: dict[int, float] = {}
+    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            for e in acc.Scalars(tag):
+                ends[e.step] = max(ends.get(e.step, 0.0), e.wall_time)
+    return ends

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repro.layout import Layout
+from repro.pipeline.curve import Saves, curve_stages
 from repro.pipeline.reward_model import RewardModel, reward_model_stages
 from repro.pipeline.sft import sft_model_dir, sft_stage
 from repro.registry import EVALUATORS, WORLDS
@@ -68,7 +69,10 @@ class Pipeline:
                                           stage_needs))
         return stages
 
-    def finish(self, *method_stages: Stage, policy: Path, needs: list[str]) -> list[Stage]:
+    def finish(self, *method_stages: Stage, policy: Path, needs: list[str], saves: Saves | None = None) -> list[Stage]:
         """The whole pipeline: the shared stages so far, the method's own, then the evaluation of `policy`
-        once the stages in `needs` are done."""
-        return [*self.stages, *method_stages, *self.evaluate(policy=policy, needs=needs)]
+        once the stages in `needs` are done, and, when the recipe asks for a learning curve and the method
+        says where its training stage saves (`saves`), the curve stages."""
+        final = self.evaluate(policy=policy, needs=needs)
+        curves = curve_stages(self.spec, self.layout, self.sft_model, policy, final, saves) if saves else []
+        return [*self.stages, *method_stages, *final, *curves]

@@ -6,6 +6,7 @@ flag is checked against the installed CLI's --help).
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,20 @@ def train_flags(train: TrainSpec, spec: RunSpec, workdir: Path, run_name: str) -
         "logger.wandb.run_name": run_name,
         **checkpoint_flags(spec.checkpoint, workdir, run_name),
     }
+
+
+def snapshot_flags(spec: RunSpec, workdir: Path, stage: str) -> dict[str, Any]:
+    """A policy-producing stage's saves for the learning curve (eval.every_steps): OpenRLHF's Hugging Face
+    snapshots, <workdir>/ckpt/global_step<N>_hf, at every multiple of N, on top of the resume checkpoints
+    checkpoint_flags asks for (saved every gcd of both; DeepSpeed states only when resuming is asked).
+    Nothing when no curve is asked, so those stages render exactly as before."""
+    flags = checkpoint_flags(spec.checkpoint, workdir, stage)
+    every = spec.eval.every_steps
+    if every is None:
+        return flags
+    resume = flags.get("ckpt.save_steps")
+    return {**flags, "ckpt.save_steps": math.gcd(every, resume) if resume else every,
+            "ckpt.path": str(workdir / "ckpt"), "ckpt.save_hf": True, "ckpt.disable_ds": not resume}
 
 
 def checkpoint_flags(checkpoint: CheckpointSpec, workdir: Path, stage: str) -> dict[str, Any]:

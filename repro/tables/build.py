@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from repro.errors import ReproError
 from repro.registry import METHODS
 from repro.store import RunRecord, StageMetrics, StageRecord
-from repro.tables.schema import Column, TableDefs
+from repro.tables.convergence import converged
+from repro.tables.schema import Column, ConvergenceDef, TableDefs
 
 SETUP_FINGERPRINTS = ("base_model", "data")
 
@@ -150,10 +151,17 @@ def logged_step_time_s(train: StageRecord) -> float | None:
     return steady_mean(train.train.get("train/timing/step_total", {}).get("values", []))
 
 
-def efficiency_metrics(record: RunRecord) -> dict[str, float]:
-    """Peak memory and time per step of the method's training stage, measured by the shared sampler."""
+def efficiency_metrics(record: RunRecord, convergence: ConvergenceDef | None = None) -> dict[str, float]:
+    """Peak memory and time per step of the method's training stage, measured by the shared sampler; with a
+    convergence definition and a learning curve, also the steps, samples and seconds it took to converge."""
     stages = {s.name: s for s in record.stages if s.metrics}
     out = {"total_wall_s": sum(s.metrics.wall_s for s in stages.values())}
+    done = converged(record.curve, convergence.metric, convergence.tolerance, convergence.window) \
+        if convergence else None
+    if done:
+        out.update(steps_to_converge=done.step, samples_to_converge=done.samples)
+        if done.wall_s is not None:
+            out["wall_to_converge_s"] = done.wall_s
     train = stages.get(record.train_stage or "")
     if train is None:
         return out
@@ -181,7 +189,7 @@ def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
     for (setting, device), runs in sorted(groups.items()):
         per_method: dict[str, list[dict]] = defaultdict(list)
         for r in runs:
-            per_method[r.method].append(efficiency_metrics(r))
+            per_method[r.method].append(efficiency_metrics(r, edef.convergence))
         ref_means = {k: statistics.fmean(d[k] for d in per_method[ref] if k in d)
                      for k in ("peak_memory_mib", "time_per_step_s") if any(k in d for d in per_method.get(ref, []))}
         rows = []
@@ -199,6 +207,7 @@ def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
                  "memory: peak PSS of the training stage's process tree (RSS in the run record)"]
         if not ref_means:
             notes.append(f"ratios need a completed '{ref}' run in this setting; none yet")
+        notes.append(edef.convergence.footnote())
         notes += setup_footnotes(runs)
         header = ["method", "n", *[c.display for c in edef.columns], f"memory / {ref}", f"time/step / {ref}"]
         tables.append(Table(f"efficiency-{setting}-{device}", f"Efficiency — {setting} ({device.upper()})",
@@ -216,7 +225,7 @@ def paper_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
             runs = [r for r in done if r.setting == prow.setting and r.method == prow.method
                     and (pdef.device is None or device_of(r) == pdef.device)]
             reproduced += bool(runs)
-            run_values = [{**r.metrics, **efficiency_metrics(r)} for r in runs]
+            run_values = [{**r.metrics, **efficiency_metrics(r, defs.efficiency.convergence)} for r in runs]
             cells = []
             for col, paper_value in zip(pdef.columns, prow.values):
                 ours = Cell.of([v[col.metric] for v in run_values if col.metric in v], col.format)

@@ -1,4 +1,4 @@
-"""PNG plots from run records: reward vs KL, reward vs wall-clock, memory and time bars.
+"""PNG plots from run records: reward vs KL, reward vs wall-clock, memory and time bars, learning curves.
 
 Reads the same efficiency metrics as the tables (build.efficiency_metrics); no second copy.
 """
@@ -10,6 +10,8 @@ from pathlib import Path
 
 from repro.store import RunRecord
 from repro.tables.build import device_of, efficiency_metrics, method_rank
+from repro.tables.convergence import converged_index
+from repro.tables.schema import ConvergenceDef
 
 
 def _pyplot():
@@ -68,7 +70,60 @@ def efficiency_bars(records: list[RunRecord], title: str, path: Path, memory_lab
     return path
 
 
-def plot_setting(setting: str, records: list[RunRecord], out: Path) -> list[Path]:
+def mean_curve(runs: list[RunRecord], metric: str) -> list[tuple[int, float | None, float, float]]:
+    """(step, mean wall-clock, mean metric, std metric) over the seeds, at the steps every seed evaluated."""
+    import statistics
+
+    per_run = [{p.step: p for p in r.curve if metric in p.metrics} for r in runs]
+    steps = sorted(set.intersection(*(set(c) for c in per_run))) if per_run else []
+    out = []
+    for step in steps:
+        ys = [c[step].metrics[metric] for c in per_run]
+        walls = [c[step].wall_s for c in per_run if c[step].wall_s is not None]
+        out.append((step, statistics.fmean(walls) if len(walls) == len(ys) else None, statistics.fmean(ys),
+                    statistics.stdev(ys) if len(ys) > 1 else 0.0))
+    return out
+
+
+def learning_curves(records: list[RunRecord], convergence: ConvergenceDef, title: str, path: Path) -> Path | None:
+    """The metric vs training step and vs wall-clock, per method (mean over seeds, band = ± std); the mean
+    curve's converged point is circled (the table's per-seed values are what the efficiency table reports)."""
+    per_method = defaultdict(list)
+    for r in records:
+        if r.status == "completed" and r.curve:
+            per_method[r.method].append(r)
+    curves = {m: mean_curve(runs, convergence.metric) for m, runs in per_method.items()}
+    curves = {m: c for m, c in curves.items() if len(c) > 1}
+    if not curves:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for method in sorted(curves, key=method_rank):
+        steps, walls, ys, sds = zip(*curves[method])
+        at = converged_index(list(ys), convergence.tolerance, convergence.window)
+        for ax, xs in ((axes[0], steps), (axes[1], walls)):
+            if any(x is None for x in xs):
+                continue
+            line, = ax.plot(xs, ys, marker=".", label=method)
+            ax.fill_between(xs, [y - s for y, s in zip(ys, sds)], [y + s for y, s in zip(ys, sds)],
+                            color=line.get_color(), alpha=0.15)
+            if at is not None:
+                ax.scatter([xs[at]], [ys[at]], s=90, facecolors="none", edgecolors=line.get_color())
+    axes[0].set_xlabel("training step")
+    axes[1].set_xlabel("wall-clock since the training stage started (s)")
+    for ax in axes:
+        ax.set_ylabel(convergence.metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_setting(setting: str, records: list[RunRecord], out: Path,
+                 convergence: ConvergenceDef = ConvergenceDef()) -> list[Path]:
     """Plots for one setting on one device kind (callers split CPU and GPU runs)."""
     devices = {device_of(r) for r in records}
     assert len(devices) <= 1, f"plot one device kind at a time, got {devices}"
@@ -81,5 +136,7 @@ def plot_setting(setting: str, records: list[RunRecord], out: Path) -> list[Path
                 f"{setting}: reward vs time", out / f"{setting}-reward-vs-time.png"),
         efficiency_bars(records, f"{setting}: memory and time", out / f"{setting}-efficiency.png",
                         "peak GPU memory per GPU (MiB)" if device == "GPU" else "peak PSS of training stage (MiB)"),
+        learning_curves(records, convergence, f"{setting}: learning curves (circle: converged)",
+                        out / f"{setting}-learning-curves.png"),
     ]
     return [p for p in made if p]

@@ -30,9 +30,23 @@ class ScoresDef(Strict):
     columns: list[Column] = Field(min_length=1)
 
 
+class ConvergenceDef(Strict):
+    """Steps to converge (repro/tables/convergence.py), read off each run's learning curve."""
+
+    metric: str = Field("gold/reward_mean", description="the curve metric that converges (higher is better)")
+    tolerance: float = Field(0.1, gt=0, lt=1, description="converged = within this fraction of the final gain")
+    window: int = Field(3, gt=0, description="centred moving average over this many evaluated points")
+
+    def footnote(self) -> str:
+        return (f"steps to converge: the first evaluated step from which the {self.metric} curve (centred mean over "
+                f"{self.window} points) stays within {self.tolerance:.0%} of its final gain over SFT (step 0); "
+                "'—' = no learning curve (eval.every_steps) or no gain")
+
+
 class EfficiencyDef(Strict):
     reference_method: str = Field(description="ratios are taken against this method (the paper: PPO)")
     columns: list[Column] = Field(min_length=1)
+    convergence: ConvergenceDef = Field(ConvergenceDef(), description="how steps to converge are read")
 
 
 class PaperRow(Strict):

@@ -129,3 +129,24 @@ def test_eval_only_run_of_a_checkpoint_reproduces_the_methods_own_scores(dpo_run
         assert ev["metrics"][key] == pytest.approx(rec["metrics"][key], abs=1e-6), key
     bad = repro("eval", "--model", str(tmp_path), "--recipe", "imdb/smoke", root=root, check=False)
     assert bad.returncode != 0 and "no config.json" in bad.stderr
+
+
+def test_a_dpo_learning_curve_leaves_training_unchanged_and_reaches_the_tables(dpo_run, tmp_path):
+    """eval.every_steps on DPO: Hugging Face saves every 2 steps, each evaluated like the final policy; saving
+    changes nothing in training (the final policy's scores equal the run without a curve); the tables read
+    steps to converge off the curve and draw it."""
+    root, plain = dpo_run
+    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", "eval.every_steps=2", root=root)
+    (path,) = [p for p in (root / "runs").glob("imdb-smoke-dpo-*/record.json") if p.parent.name != plain["run_id"]]
+    rec = json.loads(path.read_text())
+    steps = {s["name"]: s for s in rec["stages"]}["dpo"]["train"]["train/loss_mean"]["n"]
+    curve = rec["curve"]
+    assert [p["step"] for p in curve] == [0, *range(2, steps, 2), steps]
+    assert [p["samples"] for p in curve] == [p["step"] * 32 for p in curve]  # methods.dpo.batch_size pairs a step
+    assert all(a["wall_s"] < b["wall_s"] for a, b in zip(curve, curve[1:]))
+    gold = {k: v for k, v in plain["metrics"].items() if k.startswith("gold/")}
+    assert curve[-1]["metrics"] == gold == {k: v for k, v in rec["metrics"].items() if k.startswith("gold/")}
+    out = tmp_path / "tables"
+    repro("tables", "--recipe", "imdb/smoke", "--out", str(out), "--format", "md", "--format", "png", root=root)
+    assert "steps to converge" in (out / "efficiency-imdb-smoke-cpu.md").read_text()
+    assert (out / "imdb-smoke-cpu-learning-curves.png").read_bytes()[:4] == b"\x89PNG"

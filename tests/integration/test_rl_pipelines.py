@@ -52,11 +52,11 @@ def watch_listeners(proc: subprocess.Popen, seen: dict[str, set], stop: threadin
                 continue
 
 
-def run_method(root: Path, method: str) -> dict:
+def run_method(root: Path, method: str, *overrides: str) -> dict:
     seen: dict[str, set] = {"listen": set(), "advertised": set(), "exposed": set()}
     stop = threading.Event()
     env = {**os.environ, "REPRO_RESULTS": str(root)}
-    proc = subprocess.Popen([*REPRO, "run", "--method", method, "--recipe", "imdb/smoke"], env=env,
+    proc = subprocess.Popen([*REPRO, "run", "--method", method, "--recipe", "imdb/smoke", *overrides], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     watcher = threading.Thread(target=watch_listeners, args=(proc, seen, stop), daemon=True)
     watcher.start()
@@ -80,6 +80,11 @@ def ppo(root):
 @pytest.fixture(scope="module")
 def grpo(root, ppo):  # after ppo: reuses its reward model
     return run_method(root, "grpo")
+
+
+@pytest.fixture(scope="module")
+def remax(root, ppo):  # after ppo: reuses its reward model; with a learning curve (RL's snapshot path)
+    return run_method(root, "remax", "eval.every_steps=2")
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +174,32 @@ def test_grpo_has_no_critic_and_reuses_the_reward_model(grpo, ppo):
     args = json.loads((Path(stage(grpo, "policy")["workdir"]) / "effective_args.json").read_text())
     assert args["critic"]["model_name_or_path"] is None and args["algo"]["advantage"]["estimator"] == "group_norm"
     assert "train/critic_loss" not in stage(grpo, "policy")["train"]
+
+
+def test_remax_trains_against_the_greedy_baseline(remax, ppo, root):
+    """ReMax changes the actor, has no critic, scores a greedy response per prompt on the shared reward model
+    (the baseline is logged each step) and trains on returns that are not whitened."""
+    assert remax["status"] == "completed" and stage(remax, "rm")["workdir"] == stage(ppo, "rm")["workdir"]
+    workdir = Path(stage(remax, "policy")["workdir"])
+    args = json.loads((workdir / "effective_args.json").read_text())
+    assert args["critic"]["model_name_or_path"] is None and args["algo"]["advantage"]["estimator"] == "reinforce"
+    series = tensorboard_series(workdir / "tb")
+    greedy, sampled = series["train/remax_greedy_reward"], series["train/reward"]
+    assert len(greedy) == len(sampled) >= 2 and greedy != sampled
+    # The mean return is the mean of (r - r_greedy) less the KL penalty, far from whitened returns' zero mean.
+    returns = [v for _, v in series["train/return"]]
+    assert all(abs(r - (s - g)) < 0.1 for r, (_, s), (_, g) in zip(returns, sampled, greedy))
+    assert changed(load_weights(workdir / "model"), load_weights(Path(stage(remax, "sft")["workdir"]) / "model")) > 0
+
+
+def test_an_rl_learning_curve_has_the_start_every_save_and_the_final_policy(remax):
+    """eval.every_steps=2 on 3 RL steps: SFT at step 0, the step-2 snapshot, the final policy's own evaluation."""
+    curve = remax["curve"]
+    assert [p["step"] for p in curve] == [0, 2, 3] and [p["samples"] for p in curve] == [0, 64, 96]
+    assert curve[0]["wall_s"] == 0 < curve[1]["wall_s"] < curve[2]["wall_s"] <= stage(remax, "policy")["metrics"]["wall_s"]
+    assert curve[0]["metrics"]["gold/kl_to_sft"] == 0  # the start is the SFT policy itself
+    assert curve[-1]["metrics"] == {k: v for k, v in remax["metrics"].items() if k.startswith("gold/")}
+    assert curve[1]["metrics"]["gold/reward_mean"] != curve[2]["metrics"]["gold/reward_mean"]
 
 
 def test_dvpo_gvm_learns_and_stays_frozen(dvpo):
