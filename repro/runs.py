@@ -12,6 +12,7 @@ from repro.registry import METHODS
 from repro.spec import RunSpec
 from repro.stages import Stage, env_prefix, topological_order
 from repro.store import RunRecord, atomic_write_json, load_record, now
+from repro.variants import variant_of
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Plan:
     train_stage: str = ""  # the stage whose time/step and memory the efficiency tables report
     rollout_engine: str | None = None  # the method's rollout engine and its preallocation, in words
     label: str | None = None  # the record's method name when it is not `method` (repro eval --name)
+    variant: dict | None = None  # what the spec changes against the recipe as shipped (repro/tables/variants.py)
 
 
 def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple[str, ...] = (),
@@ -32,7 +34,10 @@ def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple
     spec = load_recipe(recipe, overrides, seed=seed)
     layout = Layout(results_root or default_results_root(), run_id_for(spec, method))
     stages = topological_order(method_impl.stages(spec, layout))
-    return Plan(method, recipe, spec, layout, stages, method_impl.train_stage, method_impl.rollout_engine(spec))
+    shipped = load_recipe(recipe, seed=spec.seed) if overrides else spec
+    variant = variant_of(json.loads(spec.model_dump_json()), json.loads(shipped.model_dump_json()), method)
+    return Plan(method, recipe, spec, layout, stages, method_impl.train_stage, method_impl.rollout_engine(spec),
+                variant=variant)
 
 
 def render_dry_run(plan: Plan) -> str:
@@ -59,8 +64,9 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
         record = load_record(plan.layout.record_path)
         record.env, record.launcher = env, launcher
         record.train_stage, record.rollout_engine = plan.train_stage, plan.rollout_engine
+        record.variant = plan.variant or {}
         return record
     return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe,
                      setting=plan.spec.setting, seed=plan.spec.seed, launcher=launcher, created_at=now(),
                      updated_at=now(), spec=json.loads(plan.spec.model_dump_json()), env=env,
-                     train_stage=plan.train_stage, rollout_engine=plan.rollout_engine)
+                     train_stage=plan.train_stage, rollout_engine=plan.rollout_engine, variant=plan.variant or {})

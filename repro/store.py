@@ -88,6 +88,8 @@ class RunRecord(BaseModel):
     env: dict[str, Any] = {}
     train_stage: str | None = Field(None, description="the method's own training stage (efficiency tables)")
     rollout_engine: str | None = Field(None, description="rollout engine and its memory preallocation, if any")
+    variant: dict[str, Any] = Field({}, description="what the resolved spec changes against the recipe as shipped "
+                                                   "(dotted keys; seed and variant-neutral keys left out)")
     fingerprints: dict[str, str] = Field({}, description="content hashes of base model and data files")
     stages: list[StageRecord] = []
     metrics: dict[str, float] = Field({}, description="evaluation scores, keys evaluator/metric")

@@ -14,7 +14,9 @@ from repro.errors import ReproError
 from repro.registry import METHODS
 from repro.store import RunRecord, StageMetrics, StageRecord
 from repro.tables.convergence import converged
-from repro.tables.schema import Column, ConvergenceDef, TableDefs
+from repro.tables.frontier import matched
+from repro.tables.schema import Column, ConvergenceDef, FrontierDef, FrontierMetric, TableDefs
+from repro.variants import Group, group_runs, setup_key
 
 SETUP_FINGERPRINTS = ("base_model", "data")
 
@@ -117,18 +119,26 @@ def problem_notes(records: list[RunRecord]) -> list[str]:
             for r in sorted(records, key=lambda r: (method_rank(r.method), r.seed)) if r.status != "completed"]
 
 
+def variant_groups(records: list[RunRecord]) -> list[Group]:
+    """Runs by (method, variant), methods in registry order, each method's shipped recipe first."""
+    return sorted(group_runs(records), key=lambda g: (method_rank(g.method), bool(g.variant), g.label))
+
+
+def variant_notes(groups: list[Group]) -> list[str]:
+    return [f"{g.label}: {g.overrides()}" for g in groups if g.variant or g.label != g.method]
+
+
 def scores_table(setting: str, records: list[RunRecord], defs: TableDefs) -> Table:
     sdef = defs.scores_for(setting)
-    done = [r for r in records if r.status == "completed"]
-    methods = sorted({r.method for r in records}, key=method_rank)
+    groups = variant_groups(records)
     rows = []
-    for m in methods:
-        runs = [r for r in done if r.method == m]
+    for g in groups:
+        runs = [r for r in g.records if r.status == "completed"]
         cells = [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in sdef.columns]
-        rows.append(([m, str(len(runs))], cells))
+        rows.append(([g.label, str(len(runs))], cells))
     mark_best([cells for _, cells in rows], sdef.columns)
-    notes = ["mean ± std over seeds; n = completed seeds; bold = best per column"]
-    notes += problem_notes(records) + setup_footnotes(records)
+    notes = ["mean ± std over seeds of one variant (variants never pool); n = completed seeds; bold = best per column"]
+    notes += variant_notes(groups) + problem_notes(records) + setup_footnotes(records)
     return Table(f"scores-{setting}", f"{sdef.title} — {setting}", ["method", "n", *[c.display for c in sdef.columns]],
                  rows, notes)
 
@@ -187,20 +197,21 @@ def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
             groups[(r.setting, device_of(r))].append(r)
     tables = []
     for (setting, device), runs in sorted(groups.items()):
-        per_method: dict[str, list[dict]] = defaultdict(list)
-        for r in runs:
-            per_method[r.method].append(efficiency_metrics(r, edef.convergence))
-        ref_means = {k: statistics.fmean(d[k] for d in per_method[ref] if k in d)
-                     for k in ("peak_memory_mib", "time_per_step_s") if any(k in d for d in per_method.get(ref, []))}
+        groups = variant_groups(runs)
+        per_group = {g.label: [efficiency_metrics(r, edef.convergence) for r in g.records] for g in groups}
+        # Ratios against the reference method as shipped (its variants are rows like any other).
+        ref_runs = next((per_group[g.label] for g in groups if g.method == ref and not g.variant), [])
+        ref_means = {k: statistics.fmean(d[k] for d in ref_runs if k in d)
+                     for k in ("peak_memory_mib", "time_per_step_s") if any(k in d for d in ref_runs)}
         rows = []
-        for m in sorted(per_method, key=method_rank):
-            ms = per_method[m]
+        for g in groups:
+            ms = per_group[g.label]
             cells = [Cell.of([d[c.metric] for d in ms if c.metric in d], c.format) for c in edef.columns]
             for k in ("peak_memory_mib", "time_per_step_s"):
                 mine = [d[k] for d in ms if k in d]
                 cells.append(Cell(statistics.fmean(mine) / ref_means[k], None, len(mine), ".2f")
                              if mine and k in ref_means else Cell(fmt=".2f"))
-            rows.append(([m, str(len(ms))], cells))
+            rows.append(([g.label, str(len(ms))], cells))
         mark_best([cells[: len(edef.columns)] for _, cells in rows], edef.columns)
         notes = [f"{device.upper()} numbers: never compare with the other device's table",
                  "memory: peak NVML memory per GPU" if device == "gpu" else
@@ -208,7 +219,7 @@ def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
         if not ref_means:
             notes.append(f"ratios need a completed '{ref}' run in this setting; none yet")
         notes.append(edef.convergence.footnote())
-        notes += setup_footnotes(runs)
+        notes += variant_notes(groups) + setup_footnotes(runs)
         header = ["method", "n", *[c.display for c in edef.columns], f"memory / {ref}", f"time/step / {ref}"]
         tables.append(Table(f"efficiency-{setting}-{device}", f"Efficiency — {setting} ({device.upper()})",
                             header, rows, notes))
@@ -239,10 +250,53 @@ def paper_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
     return tables
 
 
+def seed_starts(runs: list[RunRecord], fmetric: FrontierMetric) -> dict[int, float]:
+    """SFT's value per seed (the frontier's start at KL 0): fixed, or read from that seed's runs."""
+    if fmetric.start_value is not None:
+        return {r.seed: fmetric.start_value for r in runs}
+    by_seed: dict[int, list[float]] = defaultdict(list)
+    for r in runs:
+        if fmetric.start_metric in r.metrics:
+            by_seed[r.seed].append(r.metrics[fmetric.start_metric])
+    return {seed: statistics.fmean(values) for seed, values in by_seed.items()}
+
+
+def frontier_tables(setting: str, records: list[RunRecord], fdef: FrontierDef) -> list[Table]:
+    """Per frontier metric, each method's value at each KL budget along its per-seed frontier, mean ± std over
+    seeds; a gap unless every seed's frontier reaches the budget."""
+    done = [r for r in records if r.status == "completed" and fdef.kl_metric in r.metrics and r.method != "sft"]
+    methods = sorted({r.method for r in done}, key=method_rank)
+    tables = []
+    for fm in fdef.metrics:
+        starts = seed_starts(done, fm)
+        rows = []
+        for m in methods:
+            runs = [r for r in done if r.method == m and fm.metric in r.metrics and r.seed in starts]
+            seeds = sorted({r.seed for r in runs})
+            per_seed = [matched([(r.metrics[fdef.kl_metric], r.metrics[fm.metric]) for r in runs if r.seed == s],
+                                (0.0, starts[s]), fdef.budgets) for s in seeds]
+            cells = [Cell.of([v[i] for v in per_seed], fm.format) if per_seed and all(v[i] is not None for v in per_seed)
+                     else Cell(fmt=fm.format) for i in range(len(fdef.budgets))]
+            variants = len({setup_key(r.spec, m) for r in runs})
+            rows.append(([m, str(variants), str(len(seeds))], cells))
+        mark_best([cells for _, cells in rows], [Column(metric=fm.metric, display="", higher_is_better=True)]
+                  * len(fdef.budgets))
+        notes = [f"{fm.display} read off each seed's {fm.display}-vs-{fdef.kl_metric} Pareto frontier (every variant "
+                 "of the method a point, SFT the start at KL 0), linear between points, flat past the last one up "
+                 "to the largest KL reached; mean ± std over seeds; '—' = some seed never reached that KL",
+                 *setup_footnotes(done)]
+        slug = fm.metric.replace("/", "-")
+        tables.append(Table(f"matched-kl-{setting}-{slug}", f"{fm.display} at matched KL — {setting}",
+                            ["method", "variants", "seeds", *[f"KL ≤ {b:g}" for b in fdef.budgets]], rows, notes))
+    return tables
+
+
 def build_all(records: list[RunRecord], defs: TableDefs, allow_mixed: bool = False) -> list[Table]:
     check_identical_setup(records, allow_mixed)
     by_setting: dict[str, list[RunRecord]] = defaultdict(list)
     for r in records:
         by_setting[r.setting].append(r)
     tables = [scores_table(s, rs, defs) for s, rs in sorted(by_setting.items())]
-    return tables + efficiency_tables(records, defs) + paper_tables(records, defs)
+    frontiers = [t for s, rs in sorted(by_setting.items()) if s in defs.frontiers
+                 for t in frontier_tables(s, rs, defs.frontiers[s])]
+    return tables + frontiers + efficiency_tables(records, defs) + paper_tables(records, defs)

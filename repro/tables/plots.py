@@ -9,9 +9,11 @@ from collections import defaultdict
 from pathlib import Path
 
 from repro.store import RunRecord
-from repro.tables.build import device_of, efficiency_metrics, method_rank
+from repro.tables.build import device_of, efficiency_metrics, method_rank, seed_starts
 from repro.tables.convergence import converged_index
-from repro.tables.schema import ConvergenceDef
+from repro.tables.frontier import pareto_frontier
+from repro.tables.schema import ConvergenceDef, FrontierDef, FrontierMetric
+from repro.variants import group_runs
 
 
 def _pyplot():
@@ -122,8 +124,45 @@ def learning_curves(records: list[RunRecord], convergence: ConvergenceDef, title
     return path
 
 
+def frontier_plot(records: list[RunRecord], fdef: FrontierDef, fmetric: FrontierMetric, title: str,
+                  path: Path) -> Path | None:
+    """Every variant a point (± std over seeds on both axes), each method's Pareto frontier over its variants'
+    means from SFT at KL 0 (the mean of the per-seed starts)."""
+    import statistics
+
+    runs = [r for r in records if r.status == "completed" and r.method != "sft"
+            and fdef.kl_metric in r.metrics and fmetric.metric in r.metrics]
+    starts = seed_starts(runs, fmetric)
+    if not runs or not starts:
+        return None
+    start = (0.0, statistics.fmean(starts.values()))
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter([start[0]], [start[1]], marker="*", s=120, color="black", label="sft", zorder=3)
+    for method in sorted({r.method for r in runs}, key=method_rank):
+        means = []
+        for g in group_runs([r for r in runs if r.method == method]):
+            xs = [r.metrics[fdef.kl_metric] for r in g.records]
+            ys = [r.metrics[fmetric.metric] for r in g.records]
+            sd = (lambda v: statistics.stdev(v) if len(v) > 1 else 0.0)  # noqa: E731
+            means.append((statistics.fmean(xs), statistics.fmean(ys), sd(xs), sd(ys)))
+        bars = ax.errorbar([m[0] for m in means], [m[1] for m in means], xerr=[m[2] for m in means],
+                           yerr=[m[3] for m in means], fmt="o", ms=4, capsize=2, label=method)
+        line = pareto_frontier([start, *[(x, y) for x, y, _, _ in means]])
+        ax.plot([p[0] for p in line], [p[1] for p in line], color=bars[0].get_color(), alpha=0.7)
+    ax.set_xlabel(f"KL to SFT ({fdef.kl_metric})")
+    ax.set_ylabel(fmetric.display)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_setting(setting: str, records: list[RunRecord], out: Path,
-                 convergence: ConvergenceDef = ConvergenceDef()) -> list[Path]:
+                 convergence: ConvergenceDef = ConvergenceDef(), frontier: FrontierDef | None = None) -> list[Path]:
     """Plots for one setting on one device kind (callers split CPU and GPU runs)."""
     devices = {device_of(r) for r in records}
     assert len(devices) <= 1, f"plot one device kind at a time, got {devices}"
@@ -138,5 +177,8 @@ def plot_setting(setting: str, records: list[RunRecord], out: Path,
                         "peak GPU memory per GPU (MiB)" if device == "GPU" else "peak PSS of training stage (MiB)"),
         learning_curves(records, convergence, f"{setting}: learning curves (circle: converged)",
                         out / f"{setting}-learning-curves.png"),
+        *[frontier_plot(records, frontier, fm, f"{setting}: {fm.display} vs KL frontier",
+                        out / f"{setting}-frontier-{fm.metric.replace('/', '-')}.png")
+          for fm in (frontier.metrics if frontier else [])],
     ]
     return [p for p in made if p]

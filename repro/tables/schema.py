@@ -70,10 +70,34 @@ class PaperTableDef(Strict):
         return self
 
 
+class FrontierMetric(Strict):
+    metric: str = Field(description="record metric on the frontier's y axis, e.g. gold/reward_mean")
+    display: str = Field(description="axis label and table title")
+    start_metric: str | None = Field(None, description="the run's metric holding SFT's value (the frontier's start "
+                                                       "at KL 0), e.g. gold/sft_reward_mean")
+    start_value: float | None = Field(None, description="SFT's value when it is fixed (a win rate vs SFT: 0.5)")
+    format: str = Field(".3f", description="Python format spec for the value")
+
+    @model_validator(mode="after")
+    def _one_start(self) -> "FrontierMetric":
+        if (self.start_metric is None) == (self.start_value is None):
+            raise ValueError(f"frontier metric {self.metric}: give exactly one of start_metric, start_value")
+        return self
+
+
+class FrontierDef(Strict):
+    """A setting's reward-KL frontier: every variant of a method is a point, each method a frontier from SFT."""
+
+    kl_metric: str = Field("gold/kl_to_sft", description="record metric on the x axis (KL to SFT)")
+    metrics: list[FrontierMetric] = Field(min_length=1, description="one frontier and matched-KL table each")
+    budgets: list[float] = Field(min_length=1, description="KL budgets of the matched-KL table")
+
+
 class TableDefs(Strict):
     scores: dict[str, ScoresDef]
     efficiency: EfficiencyDef
     paper: dict[str, PaperTableDef]
+    frontiers: dict[str, FrontierDef] = Field({}, description="reward-KL frontiers per setting")
 
     def scores_for(self, setting: str) -> ScoresDef:
         return self.scores.get(setting, self.scores["default"])

@@ -10,7 +10,7 @@ from repro.layout import default_results_root
 from repro.store import atomic_write_text, list_records
 from repro.tables.build import build_all, device_of
 from repro.tables.render import RENDERERS
-from repro.tables.schema import ConvergenceDef, load_table_defs
+from repro.tables.schema import TableDefs, load_table_defs
 
 
 def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
@@ -35,7 +35,7 @@ def write_tables(results: Path | None, recipe: str | None, formats: list[str], o
     written: list[Path] = []
     for fmt in formats:
         if fmt == "png":
-            written += plot_all(records, out_dir, defs.efficiency.convergence)
+            written += plot_all(records, out_dir, defs)
             continue
         for t in tables:
             path = out_dir / f"{t.key}.{fmt}"
@@ -44,10 +44,11 @@ def write_tables(results: Path | None, recipe: str | None, formats: list[str], o
     return [f"wrote {p}" for p in written]
 
 
-def plot_all(records, out_dir: Path, convergence: ConvergenceDef) -> list[Path]:
+def plot_all(records, out_dir: Path, defs: TableDefs) -> list[Path]:
     from repro.tables.plots import plot_setting
 
     groups = defaultdict(list)
     for r in records:
         groups[(r.setting, device_of(r))].append(r)
-    return [p for (setting, _), rs in sorted(groups.items()) for p in plot_setting(setting, rs, out_dir, convergence)]
+    return [p for (setting, _), rs in sorted(groups.items())
+            for p in plot_setting(setting, rs, out_dir, defs.efficiency.convergence, defs.frontiers.get(setting))]
