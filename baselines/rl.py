@@ -93,6 +93,7 @@ class RayPPOMethod(Method):
     """A method whose training is one OpenRLHF Ray PPO stage, `policy`, fed by a rollout engine."""
 
     train_stage = "policy"
+    sections = frozenset({"rl", "reward_model"})
 
     def rollout_engine(self, spec: RunSpec) -> str | None:
         return rollout_engine_label(spec)

@@ -13,6 +13,7 @@ from repro.stages import Stage
 class RM(Method):
     name = "rm"
     train_stage = "rm"
+    sections = frozenset({"reward_model"})
     description = "reward model only (openrlhf.cli.train_rm) and its accuracy on held-out pairs"
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:

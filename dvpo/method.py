@@ -64,6 +64,7 @@ class DVPO(RayPPOMethod):
     name = "dvpo"
     description = "DVPO: pretrained global value model, frozen during PPO-style training; no reward model, no critic"
     Config = DVPOConfig
+    sections = frozenset({"rl"})  # no reward model (its GVM learns from the pairs)
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: DVPOConfig = self.config_from(spec)

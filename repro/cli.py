@@ -152,21 +152,31 @@ def execute(plans, launcher_name: str, dry_run: bool, force: bool, profile: str 
 def sweep(
     methods: Annotated[str, typer.Option(help="comma-separated methods")],
     seeds: Annotated[str, typer.Option(help="comma-separated seeds, e.g. 0,1,2")] = "0",
+    grid: Annotated[Optional[list[str]], typer.Option(
+        "--grid", help="KEY=V1,V2,... (repeatable): cartesian over keys, each applied to the methods whose "
+                       "config it names, e.g. methods.dpo.beta=0.05,0.1 rl.kl_coef=0.02,0.05")] = None,
     overrides: Overrides = None,
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
     launcher: LauncherOpt = "slurm",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="local: runs at once, admitted by each run's "
+                                                                  "resources.cpus and mem_gb")] = 1,
     profile: ProfileOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print job scripts; submit nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list every run; run or submit nothing")] = False,
     results: ResultsOpt = None,
 ) -> None:
-    """Every method x seed: on Slurm one job array per (method, stage) over the seeds."""
-    from repro.runs import plan_run
+    """Every method x grid point x seed: locally as concurrent runs, on Slurm one job array per (method, stage)."""
+    from repro.launch.sweep import launch_sweep
+    from repro.registry import METHODS
+    from repro.sweep import GridKey, sweep_runs
 
-    seed_list = [int(x) for x in seeds.split(",") if x.strip()]
-    for method in [m.strip() for m in methods.split(",") if m.strip()]:
-        # One launch per method: its seeds share a stage list (on Slurm, one job array per stage).
-        plans = [plan_run(method, recipe, s, tuple(overrides or ()), results) for s in seed_list]
-        execute(plans, launcher, dry_run, False, profile)
+    method_list = [m.strip() for m in methods.split(",") if m.strip()]
+    sections = {m: METHODS.get(m).sections for m in method_list}
+    runs = sweep_runs(method_list, [int(x) for x in seeds.split(",") if x.strip()],
+                      [GridKey.parse(g) for g in grid or []], sections)
+    listing = launch_sweep(runs, recipe, tuple(overrides or ()), results, launcher, profile, jobs, dry_run, err,
+                           execute)
+    if listing:
+        sys.stdout.write(listing)
 
 
 @app.command()

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Keys that change neither training nor the final numbers: the seed (seeds pool), mid-run saves and resume,
-# the learning-curve cadence, scheduling limits.
+# the learning-curve cadence, what the scheduler reserves (threads and nodes do change numerics: they count).
 NEUTRAL = ("seed", "checkpoint", "eval.every_steps", "eval.curve_evaluators", "resources.time_min",
-           "resources.mem_gb")
+           "resources.mem_gb", "resources.cpus")
 MISSING = "<unset>"
 
 
@@ -84,6 +84,13 @@ def group_runs(records: list) -> list[Group]:
         if key not in groups:
             groups[key] = Group(r.method, dict(r.variant), variant_label(r.method, r.variant))
         groups[key].records.append(r)
+    for g in groups.values():
+        # One record per seed: the same spec and seed run twice (e.g. under another run id, or with a learning
+        # curve) is one experiment, not two seeds. The latest record stands.
+        latest = {}
+        for r in sorted(g.records, key=lambda r: r.updated_at):
+            latest[r.seed] = r
+        g.records = [r for r in g.records if latest[r.seed] is r]
     for tell in (lambda g: g.records[0].recipe, lambda g: setup_key(g.records[0].spec, g.method)):
         labels = [g.label for g in groups.values()]
         for g in groups.values():

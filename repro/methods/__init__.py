@@ -25,6 +25,9 @@ class Method(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     train_stage: ClassVar[str]  # the stage whose time/step and memory the efficiency tables report
+    # Recipe sections only some methods read (e.g. `rl`): a sweep's grid key in one of them reaches only the
+    # methods that name it here (repro/sweep.py). Sections every method reads are not listed.
+    sections: ClassVar[frozenset[str]] = frozenset()
     Config: ClassVar[type[BaseModel]] = NoConfig
 
     @classmethod

@@ -150,3 +150,28 @@ def test_a_dpo_learning_curve_leaves_training_unchanged_and_reaches_the_tables(d
     repro("tables", "--recipe", "imdb/smoke", "--out", str(out), "--format", "md", "--format", "png", root=root)
     assert "steps to converge" in (out / "efficiency-imdb-smoke-cpu.md").read_text()
     assert (out / "imdb-smoke-cpu-learning-curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_local_grid_sweep_runs_concurrently_resumes_and_tabulates_two_variants(dpo_run, tmp_path):
+    """`repro sweep --launcher local --jobs 2` over sft and two DPO betas (one core each, so both DPO runs are
+    admitted at once): the shared stages are reused, the DPO trainings overlap in time, the scores table has one
+    row per beta, and a second sweep resumes (every stage skipped)."""
+    root, _ = dpo_run
+    args = ["sweep", "--methods", "sft,dpo", "--seeds", "0", "--grid", "methods.dpo.beta=0.1,0.5", "--recipe",
+            "imdb/smoke", "--launcher", "local", "--jobs", "2", "resources.cpus=1", "resources.mem_gb=4"]
+    repro(*args, root=root)
+    (manifest,) = (root / "sweeps").glob("*/sweep.json")
+    runs = json.loads(manifest.read_text())["runs"]
+    assert [(r["method"], r["grid"]) for r in runs] == [
+        ("sft", []), ("dpo", ["methods.dpo.beta=0.1"]), ("dpo", ["methods.dpo.beta=0.5"])]
+    records = [json.loads((root / "runs" / r["run_id"] / "record.json").read_text()) for r in runs]
+    assert all(r["status"] == "completed" for r in records)
+    assert all(s["status"] == "skipped" for r in records for s in r["stages"] if s["name"] in ("world", "sft"))
+    spans = [(s["started_at"], s["ended_at"]) for r in records[1:] for s in r["stages"] if s["name"] == "dpo"]
+    assert max(a for a, _ in spans) < min(b for _, b in spans)  # the two DPO trainings ran at the same time
+    assert records[2]["variant"] == {"methods.dpo.beta": 0.5} and records[1]["variant"] == {}
+    assert "sweep of 3 runs" in repro(*args, root=root).stderr
+    again = [json.loads((root / "runs" / r["run_id"] / "record.json").read_text()) for r in runs]
+    assert all(s["status"] == "skipped" for r in again for s in r["stages"])  # resumed: nothing ran twice
+    table = repro("tables", "--recipe", "imdb/smoke", root=root).stdout
+    assert "| dpo beta=0.5 | 1 |" in table and "dpo beta=0.5: methods.dpo.beta=0.5" in table

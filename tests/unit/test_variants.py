@@ -61,3 +61,10 @@ def test_same_label_different_setups_are_told_apart_by_recipe():
     b.spec = {**b.spec, "sft": {"lr": 0.1}}  # a different recipe of the same setting, variant {} in each
     labels = sorted(g.label for g in group_runs([a, b]))
     assert labels == ["dpo [imdb]", "dpo [mine.yaml]"]
+
+
+def test_the_same_setup_and_seed_twice_counts_once():
+    first, second = run("dpo", 0, reward=0.6), run("dpo", 0, reward=0.6)
+    second.updated_at = "2026-02-01T00:00:00+00:00"
+    (group,) = group_runs([second, first])
+    assert group.records == [second]
