@@ -17,7 +17,7 @@ PACKAGES = ("repro", "baselines", "dvpo")
 # `repro.stages` is core while `repro.pipeline` is the shared-stages layer.
 LAYERS = {
     "core": ["repro.spec", "repro.sections", "repro.stages", "repro.registry", "repro.store", "repro.layout",
-             "repro.recipes", "repro.errors", "repro.versions"],
+             "repro.recipes", "repro.errors", "repro.versions", "repro.variants", "repro.sweep"],
     "shared_stages": ["repro.pipeline"],
     "methods": ["baselines", "dvpo"],
     "launchers": ["repro.launch"],
