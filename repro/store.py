@@ -22,6 +22,14 @@ StageStatus = Literal["pending", "submitted", "running", "completed", "skipped",
 RunStatus = Literal["pending", "submitted", "running", "completed", "failed", "interrupted", "cancelled"]
 
 
+class RoleUsage(BaseModel):
+    """One role's share of a stage (repro/metrics/roles.py): the driver, actor, critic, rollout engine..."""
+
+    peak_pss_mib: float = Field(description="peak of the role's processes' summed PSS")
+    peak_gpu_mib: float | None = Field(None, description="peak of the role's processes' summed NVML memory (GPU)")
+    cpu_s: float = Field(description="user + system CPU-seconds of the role's processes")
+
+
 class StageMetrics(BaseModel):
     """Measured the same way for every stage of every method (repro/metrics)."""
 
@@ -34,6 +42,9 @@ class StageMetrics(BaseModel):
     tokens: float | None = Field(None, description="tokens processed, where the stage reports them")
     tokens_per_s: float | None = Field(None, description="tokens / wall_s")
     samples: int = Field(0, description="number of sampler readings")
+    cpu_s: float | None = Field(None, description="user + system CPU-seconds of the whole process tree")
+    roles: dict[str, RoleUsage] = Field({}, description="per role (driver, actor, reference, critic, gvm, "
+                                                       "reward_model, rollout, trainer, ray, other)")
 
 
 class StageRecord(BaseModel):

@@ -33,11 +33,17 @@ class Nvml:
 
     def process_mib(self, pids: set[int]) -> float:
         """GPU memory held by the given processes, summed over devices."""
-        total = 0.0
+        return sum(self.process_mib_by_pid(pids).values())
+
+    def process_mib_by_pid(self, pids: set[int]) -> dict[int, float]:
+        """GPU memory each of the given processes holds, summed over devices."""
+        out: dict[int, float] = {}
         for h in self._handles:
             try:
                 procs = self._nv.nvmlDeviceGetComputeRunningProcesses(h)
             except Exception:
                 continue
-            total += sum((p.usedGpuMemory or 0) for p in procs if p.pid in pids) / 2**20
-        return total
+            for p in procs:
+                if p.pid in pids:
+                    out[p.pid] = out.get(p.pid, 0.0) + (p.usedGpuMemory or 0) / 2**20
+        return out
