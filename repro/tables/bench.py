@@ -1,14 +1,16 @@
 """`repro bench`'s tables, built like every other table: rows of Cells that repro.tables.render prints.
 
 A BenchRow is one method's record from a bench run plus what only the bench measures (total wall-clock,
-the gaps between a trainer's logged steps, the policy's size). Two tables: every stage side by side, and
-the training stage alone in the paper's Table 3 layout with ratios to PPO.
+the gaps between a trainer's logged steps, the policy's size). Tables: every stage side by side; the training
+stage alone in the paper's Table 3 layout with ratios to PPO; and, where the sampler saw roles, the training
+stage per role and the analytic model's predicted ratios beside the measured ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from repro.metrics.analytic import TRAINED_ROLES, RoleModel, bytes_per_param, predicted_compute, predicted_memory
 from repro.store import RunRecord, StageRecord
 from repro.tables.build import Cell, Table, logged_step_time_s, peak_memory_mib
 
@@ -127,5 +129,92 @@ def train_stage_table(rows: list[BenchRow]) -> Table:
                  f"{model})", header, body, notes)
 
 
+MODEL_ROLES = ("actor", "critic", "gvm", "reference", "reward_model", "rollout")
+
+
+def role_models(row: BenchRow) -> list[RoleModel]:
+    """The models the training stage held, by the roles the sampler saw; every model is the policy's size
+    (true of the worlds here: critic, reward model and GVM are the SFT backbone with a value head)."""
+    stage = row.train_stage()
+    seen = stage.metrics.roles if stage else {}
+    return [RoleModel(role, row.params or 0, role in TRAINED_ROLES) for role in MODEL_ROLES if role in seen]
+
+
+def steps_of(stage: StageRecord) -> int | None:
+    series = stage.train.get("train/timing/step_total") or stage.train.get("train/loss_mean") or {}
+    return series.get("n")
+
+
+def roles_table(rows: list[BenchRow]) -> Table:
+    """The training stage per role: peak PSS (or NVML memory), CPU-seconds per step, and the analytic model's
+    bytes per parameter and memory for the models among them (repro/metrics/analytic.py)."""
+    body = []
+    for r in rows:
+        stage = r.train_stage()
+        if stage is None or not stage.metrics.roles:
+            continue
+        steps, zero = steps_of(stage), r.record.spec.get("rl", {}).get("zero_stage", 2)
+        predicted = {m.role: m for m in role_models(r)}
+        for role, usage in stage.metrics.roles.items():
+            model = predicted.get(role)
+            per_param = bytes_per_param(model.trained, zero, 1) if model else None
+            body.append(([r.method, role], [
+                value(usage.peak_gpu_mib if r.device == "gpu" else usage.peak_pss_mib, ".0f"),
+                value(usage.cpu_s / steps if steps else None, ".2f"),
+                value(per_param, ".0f"),
+                value(per_param * model.params / 2**20 if model and model.params else None, ".1f")]))
+    memory = "peak GPU MiB" if rows and all(r.device == "gpu" for r in rows) else "peak PSS MiB"
+    notes = ["roles from Ray's actor process titles (repro/metrics/roles.py); driver = the stage's own process, "
+             "trainer = OpenRLHF's PPO loop actor (experience making), ray = Ray's daemons and idle workers",
+             "CPU-s/step: user + system CPU-seconds of the role's processes over the stage, per RL step "
+             "(start-up and model loading included)",
+             "predicted: weights, gradients and Adam states only (16 B/param trained, 2 frozen, ZeRO on one rank); "
+             "the measured peak also holds the Python runtime, torch, activations and (rollout) the KV cache"]
+    return Table("bench-roles", f"Training stage per role ({devices(rows)})",
+                 ["method", "role", memory, "CPU-s/step", "predicted B/param", "predicted MiB"], body, notes)
+
+
+def prediction_table(rows: list[BenchRow]) -> Table:
+    """Each method against the reference (PPO, else the first): predicted vs measured ratios of the models'
+    memory and of the work outside generation."""
+    ref = next((r for r in rows if r.method == "ppo"), rows[0])
+
+    def measured(r: BenchRow) -> tuple[float | None, float | None]:
+        stage = r.train_stage()
+        roles = stage.metrics.roles if stage else {}
+        models = [u for role, u in roles.items() if role in MODEL_ROLES and role != "rollout"]
+        if not models:
+            return None, None
+        mem = sum((u.peak_gpu_mib if r.device == "gpu" else u.peak_pss_mib) or 0 for u in models)
+        work = sum(u.cpu_s for role, u in roles.items() if role in MODEL_ROLES and role != "rollout"
+                   or role == "trainer")
+        steps = steps_of(stage)
+        return mem, work / steps if steps else None
+
+    def predicted(r: BenchRow) -> tuple[float | None, float | None]:
+        models = [m for m in role_models(r) if m.role != "rollout"]
+        if not models or not r.params:
+            return None, None
+        zero, epochs = r.record.spec.get("rl", {}).get("zero_stage", 2), r.record.spec.get("rl", {}).get("epochs", 1)
+        return sum(predicted_memory(models, zero).values()), sum(predicted_compute(models, epochs).values())
+
+    (ref_mem, ref_work), (ref_pmem, ref_pwork) = measured(ref), predicted(ref)
+    body = []
+    for r in rows:
+        (mem, work), (pmem, pwork) = measured(r), predicted(r)
+        body.append(([r.method], [ratio(pmem, ref_pmem), ratio(mem, ref_mem), ratio(pwork, ref_pwork),
+                                  ratio(work, ref_work)]))
+    notes = [f"ratios to {ref.method}; models = actor, critic or GVM, reference, reward model (rollout engine "
+             "apart: identical across RL methods)",
+             "memory measured: sum of the model roles' peak PSS (GPU: NVML) — each role's own peak",
+             "work predicted: forward-pass equivalents x parameters per sample (a backward = 2 forwards); measured: "
+             "CPU-seconds per step of the model roles and the trainer loop (experience making, advantages)"]
+    return Table("bench-predicted", f"Predicted vs measured, ratios to {ref.method} ({devices(rows)})",
+                 ["method", "memory predicted", "memory measured", "work predicted", "work measured"], body, notes)
+
+
 def bench_tables(rows: list[BenchRow], command: str) -> list[Table]:
-    return [stages_table(rows, command), train_stage_table(rows)]
+    tables = [stages_table(rows, command), train_stage_table(rows)]
+    if any(r.train_stage() and r.train_stage().metrics.roles for r in rows):
+        tables += [roles_table(rows), prediction_table(rows)]
+    return tables

@@ -1,3 +1,5 @@
+import pytest
+
 from repro.bench import logged_step_gaps, render_markdown
 from repro.store import RunRecord, StageMetrics, StageRecord, now
 from repro.tables.bench import BenchRow, train_stage_table
@@ -103,3 +105,34 @@ def test_steady_mean_drops_the_first_iteration_only_when_there_are_more():
     assert steady_mean([10.0, 2.0, 4.0]) == 3.0
     assert steady_mean([5.0]) == 5.0
     assert steady_mean([]) is None
+
+
+def role_row(method, roles, params=1_000_000, steps=4):
+    from repro.store import RoleUsage, RunRecord, StageMetrics, StageRecord
+
+    usage = {role: RoleUsage(peak_pss_mib=mib, cpu_s=cpu) for role, (mib, cpu) in roles.items()}
+    stage = StageRecord(name="policy", workdir="/p", status="completed",
+                        metrics=StageMetrics(device="cpu", wall_s=60.0, peak_rss_mib=1.0, roles=usage),
+                        train={"train/timing/step_total": {"n": steps, "values": [10.0] * steps}})
+    rec = RunRecord(run_id=method, method=method, recipe="r", setting="s", seed=0, created_at="t", updated_at="t",
+                    spec={"rl": {"zero_stage": 2, "epochs": 1}}, train_stage="policy", stages=[stage])
+    return BenchRow(method, "cpu", 60.0, rec, params=params)
+
+
+def test_role_and_prediction_tables_hand_case():
+    from repro.tables.bench import prediction_table, roles_table
+
+    ppo = role_row("ppo", {"driver": (300, 4.0), "actor": (400, 8.0), "critic": (400, 8.0), "reference": (200, 2.0),
+                           "reward_model": (200, 2.0), "rollout": (250, 6.0), "trainer": (100, 4.0)})
+    dvpo = role_row("dvpo", {"driver": (300, 4.0), "actor": (400, 8.0), "gvm": (200, 2.0), "reference": (200, 2.0),
+                             "rollout": (250, 6.0), "trainer": (100, 4.0)})
+    roles = {tuple(lead): cells for lead, cells in roles_table([ppo, dvpo]).rows}
+    actor = roles[("ppo", "actor")]
+    assert [actor[0].mean, actor[1].mean, actor[2].mean] == [400, 2.0, 16]
+    assert actor[3].mean == pytest.approx(16 * 1e6 / 2**20)
+    assert roles[("dvpo", "gvm")][2].mean == 2 and roles[("ppo", "driver")][2].mean is None
+    rows = {lead[0]: cells for lead, cells in prediction_table([ppo, dvpo]).rows}
+    # memory: predicted 20/36; measured (400+200+200)/(400+400+200+200); work: predicted 6/10, measured
+    # (8+2+2+4)/(8+8+2+2+4) CPU-s per step
+    assert [c.mean for c in rows["dvpo"]] == pytest.approx([20 / 36, 800 / 1200, 0.6, 16 / 24])
+    assert [c.mean for c in rows["ppo"]] == pytest.approx([1.0] * 4)
