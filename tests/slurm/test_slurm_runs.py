@@ -28,15 +28,21 @@ def test_dpo_through_slurm_gives_the_local_record(tmp_path):
     assert via_slurm.stages[0].job_id in out and "completed" in out
 
 
-def test_sweep_submits_one_array_per_stage(tmp_path):
-    repro("sweep", "--methods", "sft", "--seeds", "0,1", "--recipe", "imdb/smoke", *SLURM[2:], root=tmp_path)
-    runs = wait_final(tmp_path, n=2)
-    assert sorted(r.seed for r in runs) == [0, 1] and all(r.status == "completed" for r in runs)
+def test_sweep_submits_one_array_per_stage_over_grid_points_and_seeds(tmp_path):
+    repro("sweep", "--methods", "sft", "--seeds", "0,1", "--grid", "eval.n_prompts=16,32", "--recipe", "imdb/smoke",
+          *SLURM[2:], root=tmp_path)
+    runs = wait_final(tmp_path, n=4)
+    assert sorted((r.seed, r.spec["eval"]["n_prompts"]) for r in runs) == [(0, 16), (0, 32), (1, 16), (1, 32)]
+    assert all(r.status == "completed" for r in runs)
     for stage in ("world", "sft", "eval-gold"):
         ids = sorted(r.stage(stage).job_id for r in runs)
         arrays = {i.split("_")[0] for i in ids}
-        assert len(arrays) == 1 and [i.split("_")[1] for i in ids] == ["0", "1"], ids
+        assert len(arrays) == 1 and sorted(i.split("_")[1] for i in ids) == ["0", "1", "2", "3"], ids
         assert all(sacct_state(i) == "COMPLETED" for i in ids)
+    # The two grid points of a seed share its world and SFT: one array task builds each, the other skips it.
+    for seed in (0, 1):
+        sft = sorted(r.stage("sft").status for r in runs if r.seed == seed)
+        assert sft == ["completed", "skipped"], sft
 
 
 def test_failed_stage_is_failed_and_dependents_cancelled(tmp_path):
