@@ -11,6 +11,7 @@ from repro.recipes import load_recipe
 from repro.registry import METHODS
 from repro.spec import RunSpec
 from repro.stages import Stage, env_prefix, topological_order
+from repro.stages.env import wandb_env
 from repro.store import RunRecord, atomic_write_json, load_record, now
 from repro.variants import variant_of
 
@@ -33,7 +34,9 @@ def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple
     method_impl = METHODS.get(method)()
     spec = load_recipe(recipe, overrides, seed=seed)
     layout = Layout(results_root or default_results_root(), run_id_for(spec, method))
-    stages = topological_order(method_impl.stages(spec, layout))
+    tracking = wandb_env(spec.wandb)
+    stages = [s.model_copy(update={"env": {**s.env, **tracking}}) if tracking else s
+              for s in topological_order(method_impl.stages(spec, layout))]
     shipped = load_recipe(recipe, seed=spec.seed) if overrides else spec
     variant = variant_of(json.loads(spec.model_dump_json()), json.loads(shipped.model_dump_json()), method)
     return Plan(method, recipe, spec, layout, stages, method_impl.train_stage, method_impl.rollout_engine(spec),

@@ -307,6 +307,16 @@ class Resources(Strict):
         return self
 
 
+class WandbSpec(Strict):
+    """Weights & Biases tracking of a run's stages (repro/launch/wandb_log.py). Tracking only: left out of the
+    spec's dump, so turning it on changes no run id and no stage key. WANDB_API_KEY comes from the environment."""
+
+    mode: Literal["disabled", "offline", "online"] = Field("disabled", description="offline writes run folders "
+                                                                                  "under each stage's folder")
+    project: str = Field("repro", min_length=1, description="W&B project")
+    entity: str | None = Field(None, description="W&B entity (team or user); None = the key's default")
+
+
 class RunSpec(Strict):
     """A fully resolved recipe: everything a run depends on, hashed into its id."""
 
@@ -333,6 +343,8 @@ class RunSpec(Strict):
     resources: Resources = Field(Resources(), description="resources per stage")
     checkpoint: CheckpointSpec = Field(CheckpointSpec(), description="mid-run checkpoints and resume of training "
                                                                      "stages")
+    wandb: WandbSpec = Field(WandbSpec(), exclude=True, description="Weights & Biases tracking (not part of the "
+                                                                    "run's identity)")
 
     @model_serializer(mode="wrap")
     def _omit_checkpoint_when_off(self, handler):

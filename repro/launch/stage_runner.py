@@ -28,6 +28,7 @@ from rich.console import Console
 
 from repro.errors import MissingDependencyError, StageFailed
 from repro.launch.checkpoints import prepare_resume
+from repro.launch.wandb_log import log_stage
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
 from repro.stages import Stage, env_prefix
@@ -40,6 +41,11 @@ LOG_TAIL_LINES = 40
 # node rank of a multi-node job, repro/launch/stage_job.py) are not part of the key: every node of a job, and a
 # requeued job on other nodes, computes the first node's key for the same stage.
 VOLATILE_ENV = {"MASTER_PORT", "MASTER_ADDR", "RAY_ADDRESS", "REPRO_STORE_DIR", "NODE_RANK", "RANK"}
+TRACKING_ENV_PREFIX = "REPRO_WANDB_"  # tracking settings change no result: not part of the key either
+
+
+def keyed_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(env.items()) if k not in VOLATILE_ENV and not k.startswith(TRACKING_ENV_PREFIX)}
 
 INSTALL_HINTS = {
     "openrlhf": f"OpenRLHF is not installed: run `make install` (it installs openrlhf=={OPENRLHF_VERSION} with --no-deps "
@@ -59,7 +65,7 @@ def check_requirements(stages: list[Stage]) -> None:
 def stage_key(stage: Stage) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(stage.argv).encode())
-    h.update(json.dumps({k: v for k, v in sorted(stage.env.items()) if k not in VOLATILE_ENV}).encode())
+    h.update(json.dumps(keyed_env(stage.env)).encode())
     for inp in stage.inputs:
         path = Path(inp)
         h.update(inp.encode())
@@ -183,6 +189,7 @@ class StageRunner:
                 self.console.print(f"[dim]• {stage.name}: unchanged since {done.ended_at}, skipped[/dim]")
                 self._absorb_outputs(stage, done)
                 self.set_stage(done.model_copy(update={"status": "skipped"}))
+                log_stage(self.record, stage, done, self.console)
                 return
             resumed_from = prepare_resume(stage, key, fresh=self.force)
             rec = StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir, key=key,
@@ -199,9 +206,11 @@ class StageRunner:
             atomic_write_text(workdir / "stage.json", rec.model_dump_json(indent=2) + "\n")
             self.set_stage(rec)
             if rec.status != "completed":
+                log_stage(self.record, stage, rec, self.console)
                 raise StageFailed(f"stage '{stage.name}' {rec.status} (exit {rec.exit_code}); "
                                   f"log: {workdir / 'log.txt'}\n{rec.log_tail}")
             self._absorb_outputs(stage, rec)
+            log_stage(self.record, stage, rec, self.console)
 
     def _execute(self, stage: Stage, rec: StageRecord, lock_fd: int) -> StageRecord:
         workdir = Path(stage.workdir)

@@ -57,16 +57,30 @@ def summarize_tensorboard(tb_dir: Path) -> dict:
     return out
 
 
-def step_wall_times(tb_dir: Path) -> dict[int, float]:
-    """When each logged step ended (seconds since the epoch): the latest wall time of any scalar at that step.
-    OpenRLHF logs a step's scalars once the step is done, so this is the step's end as the trainer saw it."""
+def scalar_events(tb_dir: Path):
+    """Every scalar event under a tensorboard folder: (tag, step, wall time, value)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    ends: dict[int, float] = {}
     for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
         acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags().get("scalars", []):
             for e in acc.Scalars(tag):
-                ends[e.step] = max(ends.get(e.step, 0.0), e.wall_time)
+                yield tag, e.step, e.wall_time, e.value
+
+
+def step_wall_times(tb_dir: Path) -> dict[int, float]:
+    """When each logged step ended (seconds since the epoch): the latest wall time of any scalar at that step.
+    OpenRLHF logs a step's scalars once the step is done, so this is the step's end as the trainer saw it."""
+    ends: dict[int, float] = {}
+    for _, step, wall, _ in scalar_events(tb_dir):
+        ends[step] = max(ends.get(step, 0.0), wall)
     return ends
+
+
+def step_history(tb_dir: Path) -> dict[int, dict[str, float]]:
+    """Every logged scalar by step (a resumed stage's later value of a step wins)."""
+    history: dict[int, dict[str, float]] = {}
+    for tag, step, _, value in scalar_events(tb_dir):
+        history.setdefault(step, {})[tag] = value
+    return dict(sorted(history.items()))

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from repro.recipes import REPO_ROOT
-from repro.spec import Resources
+from repro.spec import Resources, WandbSpec
 
 
 def cache_root() -> Path:
@@ -34,4 +34,15 @@ def stage_env(resources: Resources) -> dict[str, str]:
         # DeepSpeed JIT-compiles its CPU ops (~4 min) on first use: pay it once per checkout.
         env["TORCH_EXTENSIONS_DIR"] = str(cache_root() / "torch_extensions")
         env["DS_ACCELERATOR"] = "cpu"
+    return env
+
+
+def wandb_env(wandb: WandbSpec) -> dict[str, str]:
+    """What a stage's runner needs to track it in W&B (never the key: WANDB_API_KEY stays in the launching
+    environment). Nothing when tracking is off, so stages render exactly as before."""
+    if wandb.mode == "disabled":
+        return {}
+    env = {"REPRO_WANDB_MODE": wandb.mode, "REPRO_WANDB_PROJECT": wandb.project}
+    if wandb.entity:
+        env["REPRO_WANDB_ENTITY"] = wandb.entity
     return env

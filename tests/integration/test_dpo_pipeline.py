@@ -175,3 +175,32 @@ def test_a_local_grid_sweep_runs_concurrently_resumes_and_tabulates_two_variants
     assert all(s["status"] == "skipped" for r in again for s in r["stages"])  # resumed: nothing ran twice
     table = repro("tables", "--recipe", "imdb/smoke", root=root).stdout
     assert "| dpo beta=0.5 | 1 |" in table and "dpo beta=0.5: methods.dpo.beta=0.5" in table
+
+
+def test_wandb_offline_tracks_every_stage_and_never_sees_the_key(dpo_run):
+    """wandb.mode=offline: one W&B run per stage in the run id's group (reused stages too), with the stage's
+    training curves, the sampler's numbers and the scores; the API key stays in the environment."""
+    from tests.wandb_files import read_offline_run
+
+    root, plain = dpo_run
+    secret = "wandb-key-9f8e7d6c5b4a-never-written"
+    env = {**os.environ, "WANDB_API_KEY": secret}
+    args = ["run", "--method", "dpo", "--recipe", "imdb/smoke", "wandb.mode=offline", "wandb.project=repro-test"]
+    dry = repro(*args, "--dry-run", root=root, env=env)
+    assert "REPRO_WANDB_MODE=offline" in dry.stdout and secret not in dry.stdout + dry.stderr
+    done = repro(*args, root=root, env=env)
+    assert secret not in done.stdout + done.stderr
+    rec = json.loads((root / "runs" / plain["run_id"] / "record.json").read_text())  # tracking changes no run id
+    assert all(s["status"] == "skipped" for s in rec["stages"]) and "wandb" not in rec["spec"]
+    runs = {}
+    for s in rec["stages"]:
+        (folder,) = (Path(s["workdir"]) / "wandb").glob("offline-run-*")
+        runs[s["name"]] = read_offline_run(folder)
+    assert {r.group for r in runs.values()} == {rec["run_id"]} and runs["dpo"].job_type == "dpo"
+    assert runs["dpo"].tags == ["dpo", "seed=0", "imdb-smoke", "shipped"]
+    losses = [h["train/loss_mean"] for h in runs["dpo"].history if "train/loss_mean" in h]
+    assert len(losses) == {s["name"]: s for s in rec["stages"]}["dpo"]["train"]["train/loss_mean"]["n"]
+    assert runs["eval-gold"].summary["gold/reward_mean"] == rec["metrics"]["gold/reward_mean"]
+    assert runs["dpo"].summary["sampler/wall_s"] > 0 and runs["dpo"].summary["status"] == "completed"
+    leaked = [p for p in root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert leaked == []
