@@ -240,6 +240,7 @@ class TableFormat(str, Enum):
     md = "md"
     tex = "tex"
     csv = "csv"
+    html = "html"
     png = "png"
 
 
@@ -258,6 +259,22 @@ def tables(
 
     texts = write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed)
     sys.stdout.write(("\n" if out_dir else "\n\n").join(t.rstrip("\n") for t in texts) + "\n")
+
+
+@app.command()
+@friendly_errors
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for <setting>.html")],
+    recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="only this recipe's setting")] = None,
+    allow_mixed: Annotated[bool, typer.Option("--allow-mixed-fingerprints",
+                                              help="tabulate runs whose base model or data differ")] = False,
+    results: ResultsOpt = None,
+) -> None:
+    """One self-contained HTML page per setting: its tables and plots, the paper's tables beside ours."""
+    from repro.tables.report import write_reports
+
+    for path in write_reports(results, recipe, out_dir, allow_mixed):
+        out.print(f"wrote {path}")
 
 
 def print_metrics(metrics: dict[str, float]) -> None:

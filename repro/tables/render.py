@@ -1,8 +1,9 @@
-"""Render Tables as Markdown, LaTeX (booktabs) or CSV. No table logic lives here."""
+"""Render Tables as Markdown, LaTeX (booktabs), CSV or HTML. No table logic lives here."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 from repro.tables.build import Cell, Table
@@ -59,4 +60,18 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
+def to_html(table: Table) -> str:
+    """A <table> with its title as caption and footnotes below (text escaped; best values bold)."""
+    def cell(c: Cell) -> str:
+        text = html.escape(c.text())
+        return f"<td class=num><b>{text}</b></td>" if c.best else f"<td class=num>{text}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in lead) + "".join(map(cell, cells)) + "</tr>"
+                   for lead, cells in table.rows)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in table.footnotes)
+    return (f'<section id="{html.escape(table.key)}"><table><caption>{html.escape(table.title)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul class=notes>{notes}</ul></section>\n")
+
+
+RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv, "html": to_html}

@@ -13,9 +13,8 @@ from repro.tables.render import RENDERERS
 from repro.tables.schema import TableDefs, load_table_defs
 
 
-def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
-                 allow_mixed: bool = False) -> list[str]:
-    """Returns what to print: the Markdown tables when out_dir is None, else the files written."""
+def select_records(results: Path | None, recipe: str | None) -> list:
+    """The run records to tabulate: all, or one recipe's setting; none is an error that says what to do."""
     records = list_records(results or default_results_root())
     if recipe:
         from repro.recipes import load_recipe
@@ -25,6 +24,13 @@ def write_tables(results: Path | None, recipe: str | None, formats: list[str], o
     if not records:
         raise ReproError("no run records found" + (f" for recipe '{recipe}'" if recipe else "")
                          + "; run `repro run --method M` first")
+    return records
+
+
+def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
+                 allow_mixed: bool = False) -> list[str]:
+    """Returns what to print: the Markdown tables when out_dir is None, else the files written."""
+    records = select_records(results, recipe)
     defs = load_table_defs()
     tables = build_all(records, defs, allow_mixed)
     if out_dir is None:

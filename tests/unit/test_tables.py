@@ -95,3 +95,27 @@ def test_time_per_step_is_the_rl_stages_own_timing_without_warm_up_else_wall_ove
     rl = synthetic_record("dvpo", 0, {}, train_wall_s=60.0, steps=3)
     rl.stages[-1].train["train/timing/step_total"] = {"n": 3, "values": [30.0, 4.0, 6.0]}
     assert efficiency_metrics(rl)["time_per_step_s"] == 5.0  # as repro bench reports it, not 60 / 3
+
+
+def test_html_table_escapes_and_marks_best():
+    from repro.tables.build import Table
+    from repro.tables.render import to_html
+
+    table = Table("k", "A <b>title</b>", ["method", "x"], [(["dpo <beta>"], [Cell(0.5, 0.1, 2, ".2f", best=True)])],
+                  ["note & more"])
+    html = to_html(table)
+    assert "<caption>A &lt;b&gt;title&lt;/b&gt;</caption>" in html and "<td>dpo &lt;beta&gt;</td>" in html
+    assert "<td class=num><b>0.50 ± 0.10</b></td>" in html and "<li>note &amp; more</li>" in html
+
+
+def test_report_page_holds_every_table_and_inlines_its_plots(tmp_path):
+    from repro.store import save_record
+    from repro.tables.report import write_reports
+
+    for rec in fixed_records():
+        save_record(rec, tmp_path / "runs" / rec.run_id / "record.json")
+    (page,) = write_reports(tmp_path, None, tmp_path / "out")
+    text = page.read_text()
+    assert page.name == "imdb.html" and text.startswith("<!doctype html>")
+    assert text.count("<table>") == len(build_all(fixed_records(), DEFS)) and "Paper Table 3" in text
+    assert text.count('src="data:image/png;base64,') >= 2 and "<script" not in text
