@@ -25,6 +25,34 @@ def whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torc
     return out * mask
 
 
+def trl_whiten(x: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """TRL's (legacy PPO) `whiten`: mean and unbiased variance over every element, 1e-8 inside the square
+    root, no mask. The official DVPO trainer applies it to the frozen values of each forward chunk."""
+    mean, var = torch.mean(x), torch.var(x)
+    out = (x - mean) * torch.rsqrt(var + 1e-8)
+    return out + mean if not shift_mean else out
+
+
+def trl_masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+    """TRL's `masked_whiten`: masked mean and masked variance with Bessel's correction n / (n - 1) (n = the
+    masked-in count), applied to every element (masked-out ones too). The official advantage whitening."""
+    n = mask.sum()
+    if n < 2:
+        raise ValueError(f"trl_masked_whiten needs at least two masked-in entries, got {int(n)}")
+    mean = (x * mask).sum() / n
+    var = (((x - mean) ** 2) * mask).sum() / n * (n / (n - 1))
+    out = (x - mean) * torch.rsqrt(var + 1e-8)
+    return out + mean if not shift_mean else out
+
+
+def chunk_whitened_values(full: torch.Tensor, chunk: int, num_actions: int) -> torch.Tensor:
+    """The official code's frozen values: `full` holds V at every position of each row (left pads and prompt
+    included, the last position already dropped); each chunk of `chunk` rows is whitened on its own with
+    trl_whiten, then the response positions are kept."""
+    whitened = torch.cat([trl_whiten(full[i:i + chunk]) for i in range(0, full.size(0), chunk)])
+    return whitened[:, -num_actions:]
+
+
 def last_index(mask: torch.Tensor) -> torch.Tensor:
     """Index of each row's last masked-in position."""
     return (mask.cumsum(-1) * mask).argmax(-1)

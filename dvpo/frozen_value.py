@@ -18,7 +18,8 @@ import torch
 from openrlhf.models import get_llm_for_sequence_regression
 from openrlhf.trainer.ray.launcher import BaseModelActor
 
-from dvpo.hook_env import DIGEST_ENV
+from dvpo.advantage import chunk_whitened_values
+from dvpo.hook_env import DIGEST_ENV, VALUE_WHITENING_ENV
 
 
 def parameter_digest(module: torch.nn.Module) -> str:
@@ -29,6 +30,12 @@ def parameter_digest(module: torch.nn.Module) -> str:
         h.update(str(param.dtype).encode())
         h.update(param.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def official_chunk_rows() -> int | None:
+    """Rows per whitening chunk when the recipe asks for the official value whitening, else None."""
+    setting = os.environ.get(VALUE_WHITENING_ENV, "")
+    return int(setting.split(":")[1]) if setting.startswith("official_chunk:") else None
 
 
 @ray.remote(num_gpus=1)
@@ -58,13 +65,25 @@ class FrozenValueActor(BaseModelActor):
         path = Path(target)
         record = json.loads(path.read_text()) if path.exists() else {}
         record[when] = parameter_digest(self.model)
+        record["value_whitening"] = os.environ.get(VALUE_WHITENING_ENV) or "batch"
         path.write_text(json.dumps(record, indent=2))
 
     def forward(self, sequences, action_mask=None, attention_mask=None, packed_seq_lens=None):
         device = torch.cuda.current_device()
+        chunk = official_chunk_rows()
         with torch.no_grad():
-            values = self.model(sequences.to(device), action_mask.to(device), attention_mask.to(device),
-                                ring_attn_group=self.strategy.ring_attn_group)
+            if chunk is None:
+                values = self.model(sequences.to(device), action_mask.to(device), attention_mask.to(device),
+                                    ring_attn_group=self.strategy.ring_attn_group)
+            else:
+                # The official code: V at every position (pads and prompt too, the last one dropped), whitened
+                # per chunk of rows with TRL's unmasked whiten, then the response positions.
+                _, outputs = self.model(sequences.to(device), action_mask.to(device), attention_mask.to(device),
+                                        return_output=True, ring_attn_group=self.strategy.ring_attn_group)
+                critic = getattr(self.model, "module", self.model)
+                head = getattr(critic, self.strategy.args.ds.value_head_prefix)
+                full = head(outputs["last_hidden_state"]).squeeze(-1)[:, :-1].float()
+                values = chunk_whitened_values(full, chunk, action_mask.size(1)) * action_mask.to(device).float()
         return values.to("cpu")
 
     # The critic's training interface, as no-ops: the GVM is frozen.

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
 from dvpo.gvm.config import GVMConfig
-from dvpo.hook_env import DIGEST_ENV, MODE_ENV
+from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, DIGEST_ENV, MODE_ENV, VALUE_WHITENING_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
@@ -28,6 +28,14 @@ class DVPOConfig(RLMethodConfig):
     gvm: GVMConfig = Field(GVMConfig(), description="global value model pretraining")
     advantage: Literal["gae_frozen_v", "q_as_advantage"] = Field(
         "gae_frozen_v", description="gae_frozen_v: the official code; q_as_advantage: the paper's A = Q")
+    value_whitening: Literal["batch", "official_chunk"] = Field(
+        "batch", description="frozen values whitened over the rollout batch's response tokens (batch), or as the "
+                             "official code does: TRL's unmasked whiten over every position of each chunk of "
+                             "value_whitening_chunk rows (official_chunk)")
+    value_whitening_chunk: int = Field(1, gt=0, description="rows per whitening chunk (the official scripts: 1)")
+    advantage_whitening: Literal["openrlhf", "trl"] = Field(
+        "openrlhf", description="advantages whitened by OpenRLHF (biased variance) or by TRL's masked_whiten "
+                                "(unbiased masked variance, the official code)")
     gamma: float = Field(1.0, gt=0, le=1, description="GAE discount over the frozen values")
     lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda over the frozen values")
 
@@ -60,6 +68,16 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
     )
 
 
+def numerics_env(cfg: DVPOConfig) -> dict[str, str]:
+    """The official code's numerics, when asked (nothing at the defaults, so those stages render as before)."""
+    env = {}
+    if cfg.value_whitening == "official_chunk":
+        env[VALUE_WHITENING_ENV] = f"official_chunk:{cfg.value_whitening_chunk}"
+    if cfg.advantage_whitening == "trl":
+        env[ADVANTAGE_WHITENING_ENV] = "trl"
+    return env
+
+
 class DVPO(RayPPOMethod):
     name = "dvpo"
     description = "DVPO: pretrained global value model, frozen during PPO-style training; no reward model, no critic"
@@ -83,7 +101,7 @@ class DVPO(RayPPOMethod):
                 "algo.advantage.lambd": cfg.lambd,
             },
             extra_env={"REPRO_HOOKS": "dvpo.openrlhf_hooks:install", MODE_ENV: cfg.advantage,
-                       DIGEST_ENV: str(policy_dir / "gvm_digest.json")},
+                       DIGEST_ENV: str(policy_dir / "gvm_digest.json"), **numerics_env(cfg)},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
         return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"],

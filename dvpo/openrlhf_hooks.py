@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 
-from dvpo.hook_env import MODE_ENV
+from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, MODE_ENV, VALUE_WHITENING_ENV
 from repro.versions import OPENRLHF_VERSION as PINNED_OPENRLHF
 
 
@@ -65,12 +65,15 @@ def use_frozen_value_actor() -> None:
     ppo_critic.CriticModelActor = FrozenValueActor
 
 
-def use_frozen_value_advantages(mode: str) -> None:
+def use_frozen_value_advantages(mode: str, values_whitened: bool = False, trl_advantages: bool = False) -> None:
+    """values_whitened: the frozen actor already whitened the values (official_chunk), so the batch whitening
+    here is skipped; trl_advantages: GAE's advantages are whitened with TRL's masked_whiten (unbiased) instead
+    of OpenRLHF's own whitening (biased)."""
     import torch
     from openrlhf.models.utils import compute_reward
     from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
 
-    from dvpo.advantage import ADVANTAGE_MODES, q_values, reward_to_go, whiten
+    from dvpo.advantage import ADVANTAGE_MODES, q_values, reward_to_go, trl_masked_whiten, whiten
 
     if mode not in ADVANTAGE_MODES:
         raise ValueError(f"unknown DVPO advantage mode {mode!r}; valid: {sorted(ADVANTAGE_MODES)}")
@@ -82,15 +85,26 @@ def use_frozen_value_advantages(mode: str) -> None:
         flat = whiten(torch.cat([t.flatten().float() for t in tensors]), torch.cat([m.flatten() for m in masks]))
         return [part.view_as(t) for t, part in zip(tensors, flat.split([t.numel() for t in tensors]))]
 
+    def trl_rewhiten(experiences, masks):
+        """OpenRLHF keeps returns = unwhitened advantages + values: whiten those advantages TRL's way instead."""
+        raw = [(e.returns - e.values.float()) * m for e, m in zip(experiences, masks)]
+        flat = trl_masked_whiten(torch.cat([r.flatten() for r in raw]), torch.cat([m.flatten() for m in masks]))
+        for e, part in zip(experiences, flat.split([r.numel() for r in raw])):
+            e.advantages = part.view_as(e.returns)
+
     def compute_advantages_and_returns(self, experiences):
         args = self.strategy.args
         masks = [e.action_mask.float() for e in experiences]
-        # Whiten the frozen values over the whole rollout batch (the official code does), then
-        # OpenRLHF's own KL-shaped reward, GAE and advantage whitening run unchanged.
-        for e, v in zip(experiences, batch_whiten([e.values for e in experiences], masks)):
-            e.values = v.to(e.values.dtype)
+        # Whiten the frozen values over the whole rollout batch (unless the actor whitened them per chunk, as
+        # the official code does), then OpenRLHF's own KL-shaped reward, GAE and advantage whitening run.
+        if not values_whitened:
+            for e, v in zip(experiences, batch_whiten([e.values for e in experiences], masks)):
+                e.values = v.to(e.values.dtype)
         if mode == "gae_frozen_v":
-            return original(self, experiences)
+            experiences = original(self, experiences)
+            if trl_advantages:
+                trl_rewhiten(experiences, masks)
+            return experiences
         kls = [e.kl for e in experiences]
         experiences = original(self, experiences)
         raw = []
@@ -107,7 +121,10 @@ def use_frozen_value_advantages(mode: str) -> None:
 
 
 def install() -> None:
-    """Apply both hooks (idempotent); the advantage mode comes from $REPRO_DVPO_ADVANTAGE."""
+    """Apply both hooks (idempotent); the advantage mode and the numerics come from the environment
+    (dvpo/hook_env.py)."""
     check_version()
     use_frozen_value_actor()
-    use_frozen_value_advantages(os.environ.get(MODE_ENV, "gae_frozen_v"))
+    use_frozen_value_advantages(os.environ.get(MODE_ENV, "gae_frozen_v"),
+                                values_whitened=bool(os.environ.get(VALUE_WHITENING_ENV)),
+                                trl_advantages=os.environ.get(ADVANTAGE_WHITENING_ENV) == "trl")

@@ -1,4 +1,4 @@
-# run llama3-8b-instruct-dpo-s0-3577da0d45 on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
+# run llama3-8b-instruct-dpo-s0-1928ba3146 on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
@@ -7,7 +7,7 @@
 #SBATCH --account=my-project
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=world
@@ -15,7 +15,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -29,7 +29,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
 # the job runs stage 'world' in <results>/shared/world-983725d92e7b:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -50,7 +50,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=sft
@@ -59,7 +59,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -73,7 +73,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
 # the job runs stage 'sft' in <results>/shared/sft-8c23600b80f6:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -94,7 +94,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<world>,afterok:<sft>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=pairs
@@ -103,7 +103,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -117,7 +117,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
 # the job runs stage 'pairs' in <results>/shared/pairs-22243741f943:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -138,7 +138,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=dpo
@@ -147,7 +147,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -161,8 +161,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
-# the job runs stage 'dpo' in <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo:
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
+# the job runs stage 'dpo' in <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -172,7 +172,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   deepspeed --num_gpus 8 --module openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-8c23600b80f6/model --ref.model_name_or_path <results>/shared/sft-8c23600b80f6/model --data.dataset <results>/shared/pairs-22243741f943/pairs_train.chat.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --data.apply_chat_template --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 128 --train.micro_batch_size 1 --data.max_len 2048 --ds.zero_stage 3 --ds.param_dtype bf16 --ds.attn_implementation flash_attention_2 --adam.lr 5e-07 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/model --logger.tensorboard_dir <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/tb --logger.wandb.run_name dpo --ckpt.save_steps 50 --ckpt.path <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/ckpt --ckpt.max_num 2 --ckpt.load_enable
+#   deepspeed --num_gpus 8 --module openrlhf.cli.train_dpo --model.model_name_or_path <results>/shared/sft-8c23600b80f6/model --ref.model_name_or_path <results>/shared/sft-8c23600b80f6/model --data.dataset <results>/shared/pairs-22243741f943/pairs_train.chat.jsonl --data.prompt_key prompt --data.chosen_key chosen --data.rejected_key rejected --data.input_template '' --data.apply_chat_template --model.beta 0.1 --model.label_smoothing 0.0 --model.nll_loss_coef 0.0 --train.seed 0 --train.max_epochs 1 --train.batch_size 128 --train.micro_batch_size 1 --data.max_len 2048 --ds.zero_stage 3 --ds.param_dtype bf16 --ds.attn_implementation flash_attention_2 --adam.lr 5e-07 --lr_warmup_ratio 0.03 --ckpt.output_dir <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/model --logger.tensorboard_dir <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/tb --logger.wandb.run_name dpo --ckpt.save_steps 50 --ckpt.path <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/ckpt --ckpt.max_num 2 --ckpt.load_enable
 
 # ===== job eval-mt_bench =====
 #!/bin/bash
@@ -182,7 +182,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-mt_bench
@@ -191,7 +191,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -205,8 +205,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
-# the job runs stage 'eval-mt_bench' in <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-mt_bench:
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
+# the job runs stage 'eval-mt_bench' in <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-mt_bench:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -216,7 +216,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.judge_bench_run mt_bench --policy <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/model --config '{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"llama-3-8b-instruct-repro","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"}' --out <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-mt_bench
+#   python -m repro.evals.judge_bench_run mt_bench --policy <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/model --config '{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"llama-3-8b-instruct-repro","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"}' --out <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-mt_bench
 
 # ===== job eval-arena_hard =====
 #!/bin/bash
@@ -226,7 +226,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-arena_hard
@@ -235,7 +235,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -249,8 +249,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
-# the job runs stage 'eval-arena_hard' in <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-arena_hard:
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
+# the job runs stage 'eval-arena_hard' in <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-arena_hard:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -260,7 +260,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.judge_bench_run arena_hard --policy <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/model --config '{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null}' --out <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-arena_hard
+#   python -m repro.evals.judge_bench_run arena_hard --policy <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/model --config '{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null}' --out <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-arena_hard
 
 # ===== job eval-alpaca_eval_api =====
 #!/bin/bash
@@ -270,7 +270,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<dpo>'
-#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-alpaca_eval_api
@@ -279,7 +279,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -293,8 +293,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/slurm/%j
-# the job runs stage 'eval-alpaca_eval_api' in <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-alpaca_eval_api:
+srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.out --error <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/slurm/%j
+# the job runs stage 'eval-alpaca_eval_api' in <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-alpaca_eval_api:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -304,4 +304,4 @@ srun --unbuffered --output <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/s
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.alpaca_eval_api_run --world <results>/shared/world-983725d92e7b --policy <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/dpo/model --reference <results>/shared/sft-8c23600b80f6/model --eval '{"evaluators":["mt_bench","arena_hard","alpaca_eval_api"],"n_prompts":256,"samples_per_prompt":1,"mt_bench":{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"llama-3-8b-instruct-repro","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"},"arena_hard":{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null},"alpaca_eval_api":{"annotator":"weighted_alpaca_eval_gpt4_turbo","judge_model":null,"judge_api_base":null,"judge_name":null,"reference_outputs":"/opt/alpaca_eval/alpaca_eval_gpt4_baseline.json","max_instances":null,"max_new_tokens":2048,"length_controlled":true,"parallel":8}}' --generation '{"max_new_tokens":640,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/llama3-8b-instruct-dpo-s0-3577da0d45/stages/eval-alpaca_eval_api --chat-template
+#   python -m repro.evals.alpaca_eval_api_run --world <results>/shared/world-983725d92e7b --policy <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/dpo/model --reference <results>/shared/sft-8c23600b80f6/model --eval '{"evaluators":["mt_bench","arena_hard","alpaca_eval_api"],"n_prompts":256,"samples_per_prompt":1,"mt_bench":{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"llama-3-8b-instruct-repro","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"},"arena_hard":{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null},"alpaca_eval_api":{"annotator":"weighted_alpaca_eval_gpt4_turbo","judge_model":null,"judge_api_base":null,"judge_name":null,"reference_outputs":"/opt/alpaca_eval/alpaca_eval_gpt4_baseline.json","max_instances":null,"max_new_tokens":2048,"length_controlled":true,"parallel":8}}' --generation '{"max_new_tokens":640,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/llama3-8b-instruct-dpo-s0-1928ba3146/stages/eval-alpaca_eval_api --chat-template

@@ -1,4 +1,4 @@
-# run llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9 on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
+# run llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545 on Slurm (profile partition gpu); job ids are assigned at submission: <stage> stands for that stage's job id
 
 # ===== job world =====
 #!/bin/bash
@@ -7,7 +7,7 @@
 #SBATCH --account=my-project
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=world
@@ -15,7 +15,7 @@
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -29,7 +29,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
 # the job runs stage 'world' in <results>/shared/world-2d44689f9ec2:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -50,7 +50,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<world>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=sft
@@ -59,7 +59,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -73,7 +73,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
 # the job runs stage 'sft' in <results>/shared/sft-5ae701524480:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -94,7 +94,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<world>,afterok:<sft>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=pairs
@@ -103,7 +103,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -117,7 +117,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
 # the job runs stage 'pairs' in <results>/shared/pairs-5e9b9aa558f8:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -138,7 +138,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<pairs>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=gvm
@@ -147,7 +147,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -161,7 +161,7 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
 # the job runs stage 'gvm' in <results>/shared/gvm-593984e7d425:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
@@ -182,7 +182,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<gvm>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:8
 #SBATCH --job-name=policy
@@ -191,7 +191,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -205,8 +205,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
-# the job runs stage 'policy' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy:
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
+# the job runs stage 'policy' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -214,13 +214,15 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #   export OMP_NUM_THREADS=8
 #   export PYTHONUNBUFFERED=1
 #   export REPRO_DVPO_ADVANTAGE=gae_frozen_v
-#   export REPRO_EFFECTIVE_ARGS=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/effective_args.json
-#   export REPRO_GVM_DIGEST=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/gvm_digest.json
+#   export REPRO_DVPO_ADVANTAGE_WHITENING=trl
+#   export REPRO_DVPO_VALUE_WHITENING=official_chunk:1
+#   export REPRO_EFFECTIVE_ARGS=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/effective_args.json
+#   export REPRO_GVM_DIGEST=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/gvm_digest.json
 #   export REPRO_HOOKS=dvpo.openrlhf_hooks:install
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.launch.openrlhf_entry openrlhf.cli.train_ppo_ray --actor.model_name_or_path <results>/shared/sft-5ae701524480/model --reward.remote_url <repo>/dvpo/zero_reward.py --critic.model_name_or_path <results>/shared/gvm-593984e7d425/model --data.prompt_dataset <results>/shared/world-2d44689f9ec2/data/prompts_train.jsonl --data.input_key prompt --data.input_template '' --data.max_len 2048 --algo.advantage.estimator gae --rollout.n_samples_per_prompt 1 --rollout.batch_size 16 --rollout.micro_batch_size 2 --rollout.max_new_tokens 640 --rollout.temperature 1.0 --rollout.top_p 1.0 --train.batch_size 16 --train.micro_batch_size 1 --train.max_epochs 4 --train.num_episodes 1 --train.seed 0 --actor.adam.lr 2e-06 --actor.lr_warmup_ratio 0.0 --actor.eps_clip 0.2 --algo.kl.init_coef 0.2 --algo.kl.target 6.0 --algo.kl.horizon 10000 --algo.kl.estimator k1 --ds.zero_stage 1 --ds.param_dtype bf16 --ckpt.output_dir <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/model --ckpt.path <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/ckpt --logger.tensorboard_dir <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/tb --logger.wandb.run_name gae --actor.num_nodes 1 --ref.num_nodes 1 --critic.num_nodes 1 --reward.num_nodes 1 --actor.num_gpus_per_node 8 --ref.num_gpus_per_node 8 --critic.num_gpus_per_node 8 --reward.num_gpus_per_node 8 --vllm.num_engines 8 --vllm.tensor_parallel_size 1 --vllm.sync_backend nccl --vllm.gpu_memory_utilization 0.5 --train.colocate_all --ds.attn_implementation flash_attention_2 --critic.save_value_network --algo.advantage.gamma 1.0 --algo.advantage.lambd 0.95 --ckpt.save_steps 50 --ckpt.max_num 2 --ckpt.load_enable
+#   python -m repro.launch.openrlhf_entry openrlhf.cli.train_ppo_ray --actor.model_name_or_path <results>/shared/sft-5ae701524480/model --reward.remote_url <repo>/dvpo/zero_reward.py --critic.model_name_or_path <results>/shared/gvm-593984e7d425/model --data.prompt_dataset <results>/shared/world-2d44689f9ec2/data/prompts_train.jsonl --data.input_key prompt --data.input_template '' --data.max_len 2048 --algo.advantage.estimator gae --rollout.n_samples_per_prompt 1 --rollout.batch_size 16 --rollout.micro_batch_size 2 --rollout.max_new_tokens 640 --rollout.temperature 1.0 --rollout.top_p 1.0 --train.batch_size 16 --train.micro_batch_size 1 --train.max_epochs 4 --train.num_episodes 1 --train.seed 0 --actor.adam.lr 2e-06 --actor.lr_warmup_ratio 0.0 --actor.eps_clip 0.2 --algo.kl.init_coef 0.2 --algo.kl.target 6.0 --algo.kl.horizon 10000 --algo.kl.estimator k1 --ds.zero_stage 1 --ds.param_dtype bf16 --ckpt.output_dir <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/model --ckpt.path <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/ckpt --logger.tensorboard_dir <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/tb --logger.wandb.run_name gae --actor.num_nodes 1 --ref.num_nodes 1 --critic.num_nodes 1 --reward.num_nodes 1 --actor.num_gpus_per_node 8 --ref.num_gpus_per_node 8 --critic.num_gpus_per_node 8 --reward.num_gpus_per_node 8 --vllm.num_engines 8 --vllm.tensor_parallel_size 1 --vllm.sync_backend nccl --vllm.gpu_memory_utilization 0.5 --train.colocate_all --ds.attn_implementation flash_attention_2 --critic.save_value_network --algo.advantage.gamma 1.0 --algo.advantage.lambd 0.95 --ckpt.save_steps 50 --ckpt.max_num 2 --ckpt.load_enable
 
 # ===== job eval-mt_bench =====
 #!/bin/bash
@@ -230,7 +232,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<policy>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-mt_bench
@@ -239,7 +241,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -253,8 +255,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
-# the job runs stage 'eval-mt_bench' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-mt_bench:
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
+# the job runs stage 'eval-mt_bench' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-mt_bench:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -264,7 +266,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.judge_bench_run mt_bench --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/model --config '{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"repro-policy","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"}' --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-mt_bench
+#   python -m repro.evals.judge_bench_run mt_bench --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/model --config '{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"repro-policy","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"}' --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-mt_bench
 
 # ===== job eval-arena_hard =====
 #!/bin/bash
@@ -274,7 +276,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<policy>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-arena_hard
@@ -283,7 +285,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -297,8 +299,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
-# the job runs stage 'eval-arena_hard' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-arena_hard:
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
+# the job runs stage 'eval-arena_hard' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-arena_hard:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -308,7 +310,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.judge_bench_run arena_hard --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/model --config '{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null}' --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-arena_hard
+#   python -m repro.evals.judge_bench_run arena_hard --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/model --config '{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null}' --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-arena_hard
 
 # ===== job eval-alpaca_eval_api =====
 #!/bin/bash
@@ -318,7 +320,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --constraint='a100|h100'
 #SBATCH --cpus-per-task=64
 #SBATCH --dependency='afterok:<policy>'
-#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.err
+#SBATCH --error=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.err
 #SBATCH --exclusive
 #SBATCH --gres=gpu:1
 #SBATCH --job-name=eval-alpaca_eval_api
@@ -327,7 +329,7 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1
 #SBATCH --open-mode=append
-#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_0_log.out
+#SBATCH --output=<results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_0_log.out
 #SBATCH --partition=gpu
 #SBATCH --qos=normal
 #SBATCH --signal=USR2@60
@@ -341,8 +343,8 @@ export NCCL_DEBUG=WARN
 
 # command
 export SUBMITIT_EXECUTOR=slurm
-srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/slurm/%j
-# the job runs stage 'eval-alpaca_eval_api' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-alpaca_eval_api:
+srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.out --error <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j/%j_%t_log.err python -u -m submitit.core._submit <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/slurm/%j
+# the job runs stage 'eval-alpaca_eval_api' in <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-alpaca_eval_api:
 #   export HF_DATASETS_CACHE=<repo>/.cache/hf_datasets
 #   export HF_DATASETS_OFFLINE=1
 #   export HF_HUB_OFFLINE=1
@@ -352,4 +354,4 @@ srun --unbuffered --output <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0
 #   export TOKENIZERS_PARALLELISM=false
 #   export TRANSFORMERS_OFFLINE=1
 #   export WANDB_MODE=disabled
-#   python -m repro.evals.alpaca_eval_api_run --world <results>/shared/world-2d44689f9ec2 --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/policy/model --reference <results>/shared/sft-5ae701524480/model --eval '{"evaluators":["mt_bench","arena_hard","alpaca_eval_api"],"n_prompts":256,"samples_per_prompt":1,"mt_bench":{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"repro-policy","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"},"arena_hard":{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null},"alpaca_eval_api":{"annotator":"weighted_alpaca_eval_gpt4_turbo","judge_model":null,"judge_api_base":null,"judge_name":null,"reference_outputs":"/opt/alpaca_eval/alpaca_eval_gpt4_baseline.json","max_instances":null,"max_new_tokens":2048,"length_controlled":true,"parallel":8}}' --generation '{"max_new_tokens":640,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-7cd4574ed9/stages/eval-alpaca_eval_api
+#   python -m repro.evals.alpaca_eval_api_run --world <results>/shared/world-2d44689f9ec2 --policy <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/policy/model --reference <results>/shared/sft-5ae701524480/model --eval '{"evaluators":["mt_bench","arena_hard","alpaca_eval_api"],"n_prompts":256,"samples_per_prompt":1,"mt_bench":{"python":"/opt/fastchat-venv/bin/python","data_dir":"/opt/FastChat/fastchat/llm_judge/data","model_id":"repro-policy","judge_model":"gpt-4","judge_api_base":null,"parallel":4,"max_new_token":1024,"dtype":"bfloat16"},"arena_hard":{"python":"/opt/arena-hard-venv/bin/python","repo_dir":"/opt/arena-hard-auto","data_dir":null,"bench_name":"arena-hard-v0.1","model_id":"repro-policy","judge_model":"gpt-4-1106-preview","judge_api_base":null,"baseline_model":"gpt-4-0314","parallel":8,"max_tokens":4096,"serve_python":null,"serve_port":8000,"serve_timeout_s":900,"chat_template":null},"alpaca_eval_api":{"annotator":"weighted_alpaca_eval_gpt4_turbo","judge_model":null,"judge_api_base":null,"judge_name":null,"reference_outputs":"/opt/alpaca_eval/alpaca_eval_gpt4_baseline.json","max_instances":null,"max_new_tokens":2048,"length_controlled":true,"parallel":8}}' --generation '{"max_new_tokens":640,"temperature":1.0,"top_k":0,"top_p":1.0,"batch_size":64}' --seed 0 --out <results>/runs/llama3.2-3b-base-ultrafeedback-dvpo-s0-8a013a2545/stages/eval-alpaca_eval_api

@@ -67,9 +67,9 @@ def run_method(root: Path, method: str, *overrides: str) -> dict:
         watcher.join()
     if proc.returncode != 0:
         pytest.fail(f"repro run --method {method} exited {proc.returncode}\n{output[-4000:]}")
-    LISTENERS[method] = seen
-    (path,) = (root / "runs").glob(f"imdb-smoke-{method}-*/record.json")
-    return json.loads(path.read_text())
+    LISTENERS.setdefault(method, seen)
+    run_id = re.search(r"^run (\S+) ->", output, re.M).group(1)
+    return json.loads((root / "runs" / run_id / "record.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +229,20 @@ def test_dvpo_runs_without_reward_model_or_critic(dvpo):
     assert args["reward"]["model_name_or_path"] is None
     sft = load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")
     assert changed(load_weights(policy_dir / "model"), sft) > 0
+
+
+def test_dvpo_with_the_official_codes_numerics(dvpo, root):
+    """value_whitening=official_chunk (TRL's whiten over every position of each row, in the frozen actor) and
+    advantage_whitening=trl run end to end on the same frozen GVM, which stays frozen; the policy differs."""
+    official = run_method(root, "dvpo", "methods.dvpo.value_whitening=official_chunk",
+                          "methods.dvpo.advantage_whitening=trl")
+    assert official["status"] == "completed" and stage(official, "gvm")["status"] == "skipped"
+    policy_dir = Path(stage(official, "policy")["workdir"])
+    digest = json.loads((policy_dir / "gvm_digest.json").read_text())
+    assert digest["value_whitening"] == "official_chunk:1" and digest["start"] == digest["end"]
+    plain = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
+    assert plain["start"] == digest["start"]
+    assert changed(load_weights(policy_dir / "model"), load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
 
 
 @pytest.mark.parametrize("method", ["ppo", "grpo", "dvpo"])

@@ -93,3 +93,37 @@ def test_gae_matches_openrlhf():
     theirs = RemoteExperienceMaker.get_advantages_and_returns(None, values, rewards, mask, 0.99, 0.95)
     for a, b in zip(ours, theirs):
         assert torch.allclose(a * mask, b * mask, atol=1e-6)
+
+
+def test_trl_whiten_is_unmasked_with_unbiased_variance():
+    from dvpo.advantage import trl_whiten
+
+    # mean 3, unbiased variance (4 + 1 + 0 + 9) / 3
+    out = trl_whiten(torch.tensor([1.0, 2.0, 3.0, 6.0]))
+    assert torch.allclose(out, (torch.tensor([1.0, 2.0, 3.0, 6.0]) - 3) / (14 / 3 + 1e-8) ** 0.5)
+    # shift_mean=False adds the mean back: [1, 3] has mean 2 and unbiased variance 2
+    assert torch.allclose(trl_whiten(torch.tensor([1.0, 3.0]), shift_mean=False),
+                          torch.tensor([2 - 2 ** -0.5, 2 + 2 ** -0.5]), atol=1e-6)
+
+
+def test_trl_masked_whiten_hand_case_applies_to_every_element():
+    from dvpo.advantage import trl_masked_whiten
+
+    # masked-in 1, 2, 3, 4: mean 2.5, biased variance 1.25, unbiased 1.25 * 4 / 3; the pads are transformed too
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0]])
+    out = trl_masked_whiten(x, torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]))
+    std = (1.25 * 4 / 3 + 1e-8) ** 0.5
+    assert torch.allclose(out, (x - 2.5) / std)
+    assert torch.allclose(trl_masked_whiten(x, torch.ones(2, 3), shift_mean=False).mean(), x.mean(), atol=1e-6)
+    with pytest.raises(ValueError, match="at least two"):
+        trl_masked_whiten(x, torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+
+
+def test_chunk_whitened_values_whiten_each_chunk_over_every_position_then_keep_the_response():
+    from dvpo.advantage import chunk_whitened_values, trl_whiten
+
+    full = torch.tensor([[0.0, 1.0, 2.0, 5.0], [3.0, 3.0, 1.0, 1.0]])  # pads and prompt, then 2 response tokens
+    per_row = chunk_whitened_values(full, 1, 2)
+    assert torch.allclose(per_row[0], trl_whiten(full[0])[-2:]) and torch.allclose(per_row[1], trl_whiten(full[1])[-2:])
+    joint = chunk_whitened_values(full, 2, 2)
+    assert torch.allclose(joint, trl_whiten(full)[:, -2:]) and not torch.allclose(joint, per_row)

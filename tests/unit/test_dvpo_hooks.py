@@ -79,3 +79,28 @@ def test_gae_frozen_v_hook_equals_the_pure_function():
         pytest.fail(f"OpenRLHF's advantage code changed shape: {missing}")
     expected = gae_frozen_v(values, -0.1 * kl * mask, mask, 1.0, 0.95)
     assert torch.allclose(exp.advantages * mask, expected, atol=1e-5)
+
+
+def test_trl_advantage_whitening_hook_equals_the_pure_functions():
+    """advantage_whitening=trl: OpenRLHF's GAE over the batch-whitened frozen values, then TRL's masked_whiten."""
+    from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
+
+    from dvpo.advantage import gae, trl_masked_whiten, whiten
+
+    openrlhf_hooks.use_frozen_value_advantages("gae_frozen_v", trl_advantages=True)
+    args = SimpleNamespace(
+        algo=SimpleNamespace(advantage=SimpleNamespace(estimator="gae", gamma=1.0, lambd=0.95, no_std_norm=False)),
+        rollout=SimpleNamespace(n_samples_per_prompt=1), reward=SimpleNamespace(clip_range=(-10, 10)),
+        overlong_buffer_len=None)
+    maker = RemoteExperienceMaker.__new__(RemoteExperienceMaker)
+    maker.strategy, maker.args, maker.advantage_estimator = SimpleNamespace(args=args), args, "gae"
+    maker.kl_ctl = SimpleNamespace(value=0.1)
+    torch.manual_seed(1)
+    mask = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
+    values, kl = torch.randn(2, 4), torch.randn(2, 4).abs() * 0.1
+    try:
+        [exp] = maker.compute_advantages_and_returns([_experience(values.clone(), kl.clone(), mask)])
+    finally:
+        openrlhf_hooks.use_frozen_value_advantages("gae_frozen_v")  # the default again for other tests
+    raw, _ = gae(whiten(values, mask), -0.1 * kl * mask, mask, 1.0, 0.95)
+    assert torch.allclose(exp.advantages * mask, trl_masked_whiten(raw, mask) * mask, atol=1e-5)
