@@ -15,9 +15,7 @@ sample per prompt. tests/unit/test_remax.py fails loudly if a target changes sha
 
 from __future__ import annotations
 
-import importlib.metadata
-
-from repro.versions import OPENRLHF_VERSION as PINNED_OPENRLHF
+from repro.versions import require_openrlhf
 
 GREEDY_KEY = "remax_greedy_reward"
 GREEDY_ATTR = "_repro_greedy"  # the greedy Experience, carried on each sampled Experience until it is scored
@@ -33,10 +31,7 @@ def chunk_size(prompts: int, micro_batch_size: int, actors: int) -> int:
 
 
 def check_version() -> None:
-    found = importlib.metadata.version("openrlhf")
-    if found != PINNED_OPENRLHF:
-        raise RuntimeError(f"baselines.remax_hooks is written against openrlhf=={PINNED_OPENRLHF}, found {found}: "
-                           "re-check the generator, experience-maker and advantage wrappers against the new source")
+    require_openrlhf("baselines.remax_hooks", "the generator, experience-maker and advantage wrappers")
 
 
 def attach_greedy(generator, samples, generate_kwargs) -> None:

@@ -14,18 +14,14 @@ test_dvpo_hooks.py fails loudly if any target changes shape in another OpenRLHF 
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 
 from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, MODE_ENV, VALUE_WHITENING_ENV
-from repro.versions import OPENRLHF_VERSION as PINNED_OPENRLHF
+from repro.versions import require_openrlhf
 
 
 def check_version() -> None:
-    found = importlib.metadata.version("openrlhf")
-    if found != PINNED_OPENRLHF:
-        raise RuntimeError(f"dvpo.openrlhf_hooks is written against openrlhf=={PINNED_OPENRLHF}, found {found}: "
-                           "re-check the critic-actor swap and the advantage wrapper against the new source")
+    require_openrlhf("dvpo.openrlhf_hooks", "the critic-actor swap and the advantage wrapper")
 
 
 class _Captured(Exception):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from repro.launch.local import run_stages
+from repro.metrics.summary import scalar_events
 from repro.runs import open_record, plan_run
 from repro.tables.bench import BenchRow, bench_tables
 from repro.tables.render import to_markdown
@@ -26,15 +27,9 @@ def logged_step_gaps(tb_dir: Path, tag: str = "train/loss_mean") -> list[float]:
     when the first step ends, so the warm-up step is left out."""
     if not tb_dir.is_dir():
         return []
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = []
-    for run_dir in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
-        acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-        acc.Reload()
-        if tag in acc.Tags().get("scalars", []):
-            events += acc.Scalars(tag)
-    times = [e.wall_time for e in sorted(events, key=lambda e: e.step)]
+    events = sorted(((step, wall) for name, step, wall, _ in scalar_events(tb_dir) if name == tag),
+                    key=lambda e: e[0])
+    times = [wall for _, wall in events]
     return [b - a for a, b in zip(times, times[1:])]
 
 

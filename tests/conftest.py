@@ -29,6 +29,14 @@ def normalise(text: str, results_root: Path) -> str:
             .replace(str(REPO), "<repo>"))
 
 
+@pytest.fixture(scope="module")
+def openrlhf_shims():
+    """The CPU layer's shims (vLLM, flash-attn, CUDA redirects) before a test imports OpenRLHF's trainers."""
+    from repro.cpu.run import install_shims
+
+    install_shims()
+
+
 def check_golden(name: str, text: str) -> None:
     path = REPO / "tests" / "golden" / name
     if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():

@@ -38,16 +38,9 @@ def summarize_tensorboard(tb_dir: Path) -> dict:
     """First/last/min of each scalar series OpenRLHF logged (e.g. train/loss_mean)."""
     if not tb_dir.is_dir():
         return {}
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     series: dict[str, list[float]] = {}
-    # One accumulator per folder: it reads every event file there in order, and when a resumed stage logs
-    # a step again it keeps the later events (purge_orphaned_data), so a resume leaves one curve.
-    for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):
-        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
-        acc.Reload()
-        for tag in acc.Tags().get("scalars", []):
-            series.setdefault(tag, []).extend(e.value for e in acc.Scalars(tag))
+    for tag, _, _, value in scalar_events(tb_dir):
+        series.setdefault(tag, []).append(value)
     out = {}
     for tag, values in sorted(series.items()):
         finite = [v for v in values if math.isfinite(v)]
@@ -58,7 +51,9 @@ def summarize_tensorboard(tb_dir: Path) -> dict:
 
 
 def scalar_events(tb_dir: Path):
-    """Every scalar event under a tensorboard folder: (tag, step, wall time, value)."""
+    """Every scalar event under a tensorboard folder: (tag, step, wall time, value), folder by folder, each tag's
+    events in order. One accumulator per folder: it reads every event file there in order, and when a resumed
+    stage logs a step again it keeps the later events (purge_orphaned_data), so a resume leaves one curve."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     for folder in sorted({p.parent for p in tb_dir.rglob("events.out.tfevents.*")}):

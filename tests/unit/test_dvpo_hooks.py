@@ -10,12 +10,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("openrlhf")
 
 from dvpo import openrlhf_hooks  # noqa: E402
-from repro.cpu.run import install_shims  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def shims():
-    install_shims()
+pytestmark = pytest.mark.usefixtures("openrlhf_shims")
 
 
 def test_pinned_openrlhf_version():
@@ -56,13 +52,10 @@ def _experience(values, kl, mask):
                       rewards=torch.zeros(n), index=list(range(n)), info={})
 
 
-def test_gae_frozen_v_hook_equals_the_pure_function():
-    """OpenRLHF's compute_advantages_and_returns, wrapped, gives dvpo.advantage.gae_frozen_v."""
+def gae_maker():
+    """OpenRLHF's experience maker with just the arguments its advantage code reads (GAE, KL coefficient 0.1)."""
     from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
 
-    from dvpo.advantage import gae_frozen_v
-
-    openrlhf_hooks.use_frozen_value_advantages("gae_frozen_v")
     args = SimpleNamespace(
         algo=SimpleNamespace(advantage=SimpleNamespace(estimator="gae", gamma=1.0, lambd=0.95, no_std_norm=False)),
         rollout=SimpleNamespace(n_samples_per_prompt=1), reward=SimpleNamespace(clip_range=(-10, 10)),
@@ -70,6 +63,15 @@ def test_gae_frozen_v_hook_equals_the_pure_function():
     maker = RemoteExperienceMaker.__new__(RemoteExperienceMaker)
     maker.strategy, maker.args, maker.advantage_estimator = SimpleNamespace(args=args), args, "gae"
     maker.kl_ctl = SimpleNamespace(value=0.1)
+    return maker
+
+
+def test_gae_frozen_v_hook_equals_the_pure_function():
+    """OpenRLHF's compute_advantages_and_returns, wrapped, gives dvpo.advantage.gae_frozen_v."""
+    from dvpo.advantage import gae_frozen_v
+
+    openrlhf_hooks.use_frozen_value_advantages("gae_frozen_v")
+    maker = gae_maker()
     torch.manual_seed(0)
     mask = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
     values, kl = torch.randn(2, 4), torch.randn(2, 4).abs() * 0.1
@@ -83,18 +85,10 @@ def test_gae_frozen_v_hook_equals_the_pure_function():
 
 def test_trl_advantage_whitening_hook_equals_the_pure_functions():
     """advantage_whitening=trl: OpenRLHF's GAE over the batch-whitened frozen values, then TRL's masked_whiten."""
-    from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker
-
     from dvpo.advantage import gae, trl_masked_whiten, whiten
 
     openrlhf_hooks.use_frozen_value_advantages("gae_frozen_v", trl_advantages=True)
-    args = SimpleNamespace(
-        algo=SimpleNamespace(advantage=SimpleNamespace(estimator="gae", gamma=1.0, lambd=0.95, no_std_norm=False)),
-        rollout=SimpleNamespace(n_samples_per_prompt=1), reward=SimpleNamespace(clip_range=(-10, 10)),
-        overlong_buffer_len=None)
-    maker = RemoteExperienceMaker.__new__(RemoteExperienceMaker)
-    maker.strategy, maker.args, maker.advantage_estimator = SimpleNamespace(args=args), args, "gae"
-    maker.kl_ctl = SimpleNamespace(value=0.1)
+    maker = gae_maker()
     torch.manual_seed(1)
     mask = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
     values, kl = torch.randn(2, 4), torch.randn(2, 4).abs() * 0.1

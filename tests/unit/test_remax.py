@@ -10,12 +10,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("openrlhf")
 
 from baselines import remax_hooks  # noqa: E402
-from repro.cpu.run import install_shims  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def shims():
-    install_shims()
+pytestmark = pytest.mark.usefixtures("openrlhf_shims")
 
 
 def test_pinned_openrlhf_version():
