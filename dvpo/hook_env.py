@@ -9,3 +9,4 @@ MODE_ENV = "REPRO_DVPO_ADVANTAGE"  # gae_frozen_v | q_as_advantage
 DIGEST_ENV = "REPRO_GVM_DIGEST"  # where the frozen GVM actor writes its parameter digests
 VALUE_WHITENING_ENV = "REPRO_DVPO_VALUE_WHITENING"  # "official_chunk:<rows>" (unset: the batch, in the hook)
 ADVANTAGE_WHITENING_ENV = "REPRO_DVPO_ADVANTAGE_WHITENING"  # "trl" (unset: OpenRLHF's own)
+GVM_CONTEXT_ENV = "REPRO_DVPO_GVM_CONTEXT"  # "<k>:<budget>": trajectory conditioning in the frozen actor (unset: none)

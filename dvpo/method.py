@@ -10,7 +10,7 @@ from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
 from dvpo.gvm.config import GVMConfig
-from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, DIGEST_ENV, MODE_ENV, VALUE_WHITENING_ENV
+from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, DIGEST_ENV, GVM_CONTEXT_ENV, MODE_ENV, VALUE_WHITENING_ENV
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
@@ -68,13 +68,16 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
     )
 
 
-def numerics_env(cfg: DVPOConfig) -> dict[str, str]:
-    """The official code's numerics, when asked (nothing at the defaults, so those stages render as before)."""
+def frozen_gvm_env(cfg: DVPOConfig) -> dict[str, str]:
+    """How the hooks and the frozen GVM actor read the GVM: the official code's numerics and trajectory
+    conditioning, when asked (nothing at the defaults, so those stages render as before)."""
     env = {}
     if cfg.value_whitening == "official_chunk":
         env[VALUE_WHITENING_ENV] = f"official_chunk:{cfg.value_whitening_chunk}"
     if cfg.advantage_whitening == "trl":
         env[ADVANTAGE_WHITENING_ENV] = "trl"
+    if cfg.gvm.context_trajectories:  # the frozen GVM is read as it was trained: with k trajectories of context
+        env[GVM_CONTEXT_ENV] = f"{cfg.gvm.context_trajectories}:{cfg.gvm.context_max_tokens}"
     return env
 
 
@@ -101,7 +104,7 @@ class DVPO(RayPPOMethod):
                 "algo.advantage.lambd": cfg.lambd,
             },
             extra_env={"REPRO_HOOKS": "dvpo.openrlhf_hooks:install", MODE_ENV: cfg.advantage,
-                       DIGEST_ENV: str(policy_dir / "gvm_digest.json"), **numerics_env(cfg)},
+                       DIGEST_ENV: str(policy_dir / "gvm_digest.json"), **frozen_gvm_env(cfg)},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
         return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"],

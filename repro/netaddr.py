@@ -31,3 +31,10 @@ def interface_towards(host: str) -> str:
         if any(a.family == socket.AF_INET and a.address == local for a in addresses):
             return name
     raise RuntimeError(f"no interface has {local}, the address that reaches {host}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_serializer
 
-from repro.spec import TrainSpec
+from repro.spec import TrainSpec, omit_when_default
 
 
 class GVMConfig(TrainSpec):
@@ -27,3 +27,14 @@ class GVMConfig(TrainSpec):
     gamma: float = Field(1.0, gt=0, le=1, description="discount of the value targets")
     lambd: float = Field(0.95, ge=0, le=1, description="TD(lambda) mixing")
     inner_epochs: int = Field(2, gt=0, description="optimiser passes per batch with fixed targets")
+    context_trajectories: int = Field(
+        0, ge=0, description="trajectory conditioning (the paper's tau): k question-answer trajectories of the "
+        "behaviour policy read as context before the prompt. Training draws them (seeded) from the SFT samples of "
+        "the pairs stage, never with the scored sample's prompt; the frozen GVM actor from the other rollouts of "
+        "the same micro-batch (the current policy's own trajectories). 0 = the official code (no context)")
+    context_max_tokens: int = Field(128, gt=0, description="token budget of the context: whole trajectories are "
+                                                           "added while they fit")
+
+    @model_serializer(mode="wrap")
+    def _omit_context_when_off(self, handler):
+        return omit_when_default(handler(self), self, "context_trajectories", "context_max_tokens")

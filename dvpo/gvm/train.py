@@ -14,12 +14,15 @@ value accuracy on held-out pairs (V(chosen) > V(rejected) at the last token), ex
 variance and the held-out loss before and after training, into report.json, and saves the model like OpenRLHF saves a critic.
 With --data.apply_chat_template the pairs are formatted with the tokenizer's chat template (repro/chat.py),
 as OpenRLHF's datasets format the prompts the policy is trained on.
+With `context_trajectories: k` every sample reads k SFT trajectories of other prompts first (dvpo/context.py);
+both answers of a pair get the same context, and values are still trained and read on the answer only.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ import torch
 
 from dvpo.advantage import (explained_variance, last_index, masked_mean, monte_carlo_targets, td_lambda_targets,
                             value_loss)
+from dvpo.context import conditioned, draw_context, pack_context
 from dvpo.gvm.config import GVMConfig
 from repro.chat import chat_prompt, chat_response
 from repro.store import read_jsonl
@@ -52,20 +56,51 @@ class Sample:
     ret: float
 
 
-def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int, chat_template: bool = False) -> Sample:
+def texts(tokenizer, prompt: str, response: str, chat_template: bool) -> tuple[str, str]:
     if chat_template:  # the GVM must value the very text PPO rolls out: the templated prompt and its answer
-        prompt, response = chat_prompt(tokenizer, prompt), chat_response(tokenizer, prompt, response)
+        return chat_prompt(tokenizer, prompt), chat_response(tokenizer, prompt, response)
+    return prompt, response
+
+
+def encode(tokenizer, prompt: str, response: str, ret: float, max_len: int, chat_template: bool = False,
+           context: list[int] = ()) -> Sample:
+    prompt, response = texts(tokenizer, prompt, response, chat_template)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     ids = tokenizer(prompt + response, add_special_tokens=False)["input_ids"][:max_len]
-    return Sample(ids, min(len(prompt_ids), len(ids) - 1), ret)
+    prompt_len = min(len(prompt_ids), len(ids) - 1)
+    ids, scored_from = conditioned(context, ids[:prompt_len], ids[prompt_len:])
+    return Sample(ids, scored_from, ret)
+
+
+class ContextPool:
+    """Context trajectories for GVM training: the SFT policy's samples that the pairs stage drew (the chosen and
+    the rejected answer of every training pair), each as prompt + answer + EOS, as a rollout ends. Draws are
+    seeded and never share the scored prompt."""
+
+    def __init__(self, tokenizer, pairs: list[dict], chat_template: bool, k: int, budget: int, seed: int):
+        self.prompts = [pair["prompt"] for pair in pairs for _ in ("chosen", "rejected")]
+        self.ids = [tokenizer("".join(texts(tokenizer, pair["prompt"], pair[key], chat_template)),
+                              add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+                    for pair in pairs for key in ("chosen", "rejected")]
+        self.k, self.budget, self.rng = k, budget, random.Random(seed)
+        self.used: list[int] = []  # trajectories and tokens of each context drawn
+        self.tokens: list[int] = []
+
+    def context_for(self, prompt: str) -> list[int]:
+        picks = draw_context(self.prompts, prompt, self.k, self.rng)
+        ids, used = pack_context([self.ids[i] for i in picks], self.budget)
+        self.used.append(used)
+        self.tokens.append(len(ids))
+        return ids
 
 
 def pair_samples(tokenizer, pairs: list[dict], returns: list[tuple[float, float]], max_len: int,
-                 chat_template: bool = False) -> list[Sample]:
+                 chat_template: bool = False, contexts: ContextPool | None = None) -> list[Sample]:
     out = []
     for pair, (r_chosen, r_rejected) in zip(pairs, returns):
-        out.append(encode(tokenizer, pair["prompt"], pair["chosen"], r_chosen, max_len, chat_template))
-        out.append(encode(tokenizer, pair["prompt"], pair["rejected"], r_rejected, max_len, chat_template))
+        context = contexts.context_for(pair["prompt"]) if contexts else []  # one context for both answers
+        out.append(encode(tokenizer, pair["prompt"], pair["chosen"], r_chosen, max_len, chat_template, context))
+        out.append(encode(tokenizer, pair["prompt"], pair["rejected"], r_rejected, max_len, chat_template, context))
     return out
 
 
@@ -192,8 +227,15 @@ def train(args, files: argparse.Namespace) -> dict:
         train_returns, test_returns = (reward_model_returns(files.reward_model, p, chat) for p in (train_pairs, test_pairs))
     else:
         train_returns, test_returns = preference_returns(train_pairs), preference_returns(test_pairs)
-    train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len, chat)
-    test_samples = pair_samples(tokenizer, test_pairs, test_returns, args.data.max_len, chat)
+    contexts = (ContextPool(tokenizer, train_pairs, chat, cfg.context_trajectories, cfg.context_max_tokens, args.train.seed)
+                if cfg.context_trajectories else None)
+    train_samples = pair_samples(tokenizer, train_pairs, train_returns, args.data.max_len, chat, contexts)
+    test_samples = pair_samples(tokenizer, test_pairs, test_returns, args.data.max_len, chat, contexts)
+    if contexts:
+        first = train_samples[0]
+        strategy.print(f"GVM input with context (k={cfg.context_trajectories}, budget {cfg.context_max_tokens}): "
+                       f"context+prompt {tokenizer.decode(first.ids[:first.prompt_len])!r} | "
+                       f"scored {tokenizer.decode(first.ids[first.prompt_len:])!r}")
 
     loader = strategy.setup_dataloader(train_samples, args.train.micro_batch_size, True, True,
                                        lambda batch: collate(batch, pad_id))
@@ -245,6 +287,9 @@ def train(args, files: argparse.Namespace) -> dict:
 
     report = evaluate(model, test_samples, pad_id, args.train.micro_batch_size, cfg.gamma)
     report["mc_value_loss_initial"] = initial_loss
+    if contexts:
+        report["context_trajectories_mean"] = sum(contexts.used) / len(contexts.used)
+        report["context_tokens_mean"] = sum(contexts.tokens) / len(contexts.tokens)
     strategy.print(f"held-out: {report}")
     if writer:
         for key, value in report.items():

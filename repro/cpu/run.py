@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import os
 import runpy
-import socket
 import sys
 
 from repro.cpu import check_openrlhf_version
 from repro.stages.env import cache_root
 from repro.launch.openrlhf_entry import record_effective_args, seed_driver
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from repro.netaddr import free_port
 
 
 def single_process_env() -> dict[str, str]:

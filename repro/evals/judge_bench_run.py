@@ -15,23 +15,20 @@ import argparse
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from repro.evals.arena_hard import ArenaHardSpec, arena_hard_data_dir
+from repro.evals.fastchat_serve import fastchat_servers, lists_model, transformers4_view
 from repro.evals.judge_bench import arena_hard_metrics, mt_bench_metrics
 from repro.evals.judge_key import (JUDGE_KEY_VAR, PLACEHOLDER_KEY, judge_env, judge_key_problem,  # noqa: F401
                                      without_judge_key)
 from repro.evals.mt_bench import MtBenchSpec
+from repro.evals.serving import Server, serving
 from repro.store import atomic_write_json, read_jsonl
 
 # What each environment must import to run its benchmark's scripts (checked before any work).
@@ -73,8 +70,21 @@ def mt_bench_problems(cfg: MtBenchSpec, policy: Path, environ: Mapping[str, str]
         f"reference answers for judge {cfg.judge_model} (eval.mt_bench.data_dir)":
             data / "mt_bench" / "reference_answer" / f"{cfg.judge_model}.jsonl",
     })
-    problems.append(interpreter_problem(cfg.python, FASTCHAT_IMPORTS, "eval.mt_bench.python"))
+    problems.append(interpreter_problem(cfg.python, FASTCHAT_IMPORTS, "eval.mt_bench.python")
+                    or fastchat_judge_problem(cfg))
     return [p for p in problems if p]
+
+
+def fastchat_judge_problem(cfg: MtBenchSpec) -> str | None:
+    """gen_judgment.py calls only the judges FastChat lists (and fails after every answer was generated)."""
+    code = ("import sys; from fastchat.model.model_adapter import OPENAI_MODEL_LIST as O, ANTHROPIC_MODEL_LIST as A; "
+            "print(' '.join(O + A)); sys.exit(sys.argv[1] not in O + A)")
+    proc = subprocess.run([cfg.python, "-c", code, cfg.judge_model], capture_output=True, text=True, timeout=600)
+    if proc.returncode == 1:
+        return (f"eval.mt_bench.judge_model: FastChat cannot call '{cfg.judge_model}' as a judge; it knows "
+                f"{proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else 'no judges'} (point "
+                "judge_api_base at a server that answers to one of those names)")
+    return None
 
 
 def arena_hard_problems(cfg: ArenaHardSpec, policy: Path, environ: Mapping[str, str]) -> list[str]:
@@ -98,12 +108,18 @@ def arena_hard_problems(cfg: ArenaHardSpec, policy: Path, environ: Mapping[str, 
 
 # --- environments and command lines -----------------------------------------------------------------
 
-def mt_bench_commands(cfg: MtBenchSpec, policy: Path) -> tuple[list[str], list[str]]:
-    """FastChat's answer generation and single-answer grading (python -m fastchat.llm_judge....)."""
-    generate = [cfg.python, "-m", "fastchat.llm_judge.gen_model_answer", "--model-path", str(policy),
-                "--model-id", cfg.model_id, "--bench-name", "mt_bench", "--max-new-token", str(cfg.max_new_token)]
-    if cfg.dtype:
-        generate += ["--dtype", cfg.dtype]
+def mt_bench_commands(cfg: MtBenchSpec, policy: Path, api_base: str | None = None) -> tuple[list[str], list[str]]:
+    """FastChat's answer generation and single-answer grading (python -m fastchat.llm_judge....). With
+    api_base (answers: served), answers come from gen_api_answer.py asking FastChat's server there."""
+    if api_base is None:
+        generate = [cfg.python, "-m", "fastchat.llm_judge.gen_model_answer", "--model-path", str(policy),
+                    "--model-id", cfg.model_id, "--bench-name", "mt_bench", "--max-new-token", str(cfg.max_new_token)]
+        if cfg.dtype:
+            generate += ["--dtype", cfg.dtype]
+    else:
+        generate = [cfg.python, "-m", "fastchat.llm_judge.gen_api_answer", "--model", cfg.model_id,
+                    "--openai-api-base", api_base, "--bench-name", "mt_bench", "--max-tokens", str(cfg.max_new_token),
+                    "--parallel", str(cfg.parallel)]
     judge = [cfg.python, "-m", "fastchat.llm_judge.gen_judgment", "--bench-name", "mt_bench", "--mode", "single",
              "--judge-model", cfg.judge_model, "--model-list", cfg.model_id, "--parallel", str(cfg.parallel)]
     return generate, judge
@@ -155,36 +171,18 @@ def fresh_folder(path: Path) -> Path:
     return path
 
 
-@contextmanager
-def served_policy(cfg: ArenaHardSpec, policy: Path, log_path: Path, environ: Mapping[str, str]) -> Iterator[None]:
+def served_policy(cfg: ArenaHardSpec, policy: Path, out: Path, environ: Mapping[str, str]):
     """vLLM's OpenAI-compatible server for the policy while gen_answer.py runs (arena-hard-auto's README
-    route for local models), stopped afterwards by its process group."""
-    url = f"http://127.0.0.1:{cfg.serve_port}/v1/models"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(vllm_server_command(cfg, policy), env=without_judge_key(environ), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            deadline = time.monotonic() + cfg.serve_timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the vLLM server exited with {proc.returncode}; its log: {log_path}")
-                try:
-                    with urllib.request.urlopen(url, timeout=5):
-                        break
-                except (urllib.error.URLError, OSError):
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the vLLM server did not answer at {url} within "
-                                           f"{cfg.serve_timeout_s} s; its log: {log_path}") from None
-                    time.sleep(2)
-            yield
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+    route for local models)."""
+    server = Server("the vLLM server", vllm_server_command(cfg, policy), out / "vllm_server.log")
+    return serving([server], f"http://127.0.0.1:{cfg.serve_port}/v1/models", cfg.serve_timeout_s,
+                   without_judge_key(environ))
+
+
+def answer_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Answer generation never sees the judge's key; FastChat's openai<1 client still wants some key to
+    talk to the local policy server, so it gets the placeholder."""
+    return {**without_judge_key(environ), JUDGE_KEY_VAR: PLACEHOLDER_KEY}
 
 
 def run_mt_bench(cfg: MtBenchSpec, policy: Path, out: Path, environ: Mapping[str, str]) -> dict[str, float]:
@@ -194,8 +192,17 @@ def run_mt_bench(cfg: MtBenchSpec, policy: Path, out: Path, environ: Mapping[str
     shutil.copy(src / "mt_bench" / "question.jsonl", data / "question.jsonl")
     shutil.copytree(src / "mt_bench" / "reference_answer", data / "reference_answer")
     shutil.copy(src / "judge_prompts.jsonl", bench / "data" / "judge_prompts.jsonl")
-    generate, judge = mt_bench_commands(cfg, policy)
-    run_tool(generate, bench, without_judge_key(environ))
+    view = transformers4_view(policy, out / "policy_view")
+    if cfg.answers == "served":
+        servers, api_base = fastchat_servers(cfg.python, view, cfg.model_id, cfg.device, cfg.conv_template, out)
+        generate, judge = mt_bench_commands(cfg, view, api_base)
+        # FastChat's servers write their own log files into $LOGDIR (default: the working directory).
+        server_env = {**without_judge_key(environ), "LOGDIR": str(out / "fastchat_logs")}
+        with serving(servers, f"{api_base}/models", cfg.serve_timeout_s, server_env, is_ready=lists_model(cfg.model_id)):
+            run_tool(generate, bench, answer_env(environ))
+    else:
+        generate, judge = mt_bench_commands(cfg, view)
+        run_tool(generate, bench, without_judge_key(environ))
     # gen_judgment.py waits for Enter after printing its match statistics; the newline answers it.
     run_tool(judge, bench, judge_env(cfg.judge_api_base, environ), stdin_text="\n")
     judgments = data / "model_judgment" / f"{cfg.judge_model}_single.jsonl"
@@ -215,7 +222,7 @@ def run_arena_hard(cfg: ArenaHardSpec, policy: Path, out: Path, environ: Mapping
     for name, content in arena_hard_configs(cfg, upstream).items():
         (config_dir / name).write_text(yaml.safe_dump(content, sort_keys=False))
     generate, judge = arena_hard_commands(cfg, config_dir)
-    with served_policy(cfg, policy, out / "vllm_server.log", environ):
+    with served_policy(cfg, policy, out, environ):
         run_tool(generate, bench, without_judge_key(environ))
     run_tool(judge, bench, judge_env(cfg.judge_api_base, environ))
     judgments = data / "model_judgment" / cfg.judge_model / f"{cfg.model_id}.jsonl"

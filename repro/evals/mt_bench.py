@@ -1,7 +1,10 @@
 """MT-Bench: the policy answers FastChat's 80 two-turn questions and an API judge grades each turn 1-10.
 
 Answers and judgments come from FastChat's own llm_judge scripts, run in FastChat's environment
-(eval.mt_bench.python) by repro.evals.judge_bench_run; scores land under 'mt_bench/<judge>/...'.
+(eval.mt_bench.python, built by `make fastchat-env`) by repro.evals.judge_bench_run; scores land under
+'mt_bench/<judge>/...'. Answers come from gen_model_answer.py (CUDA only: FastChat hard-codes it) or,
+with `answers: served`, from gen_api_answer.py against FastChat's own OpenAI-compatible server stack
+(controller, model worker, API server on 127.0.0.1), which runs on CPU too.
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_serializer, model_validator
 
 from repro.evals.judge_bench import JudgeBenchEvaluator
-from repro.spec import Strict
+from repro.spec import Strict, omit_when_default
 
 
 class MtBenchSpec(Strict):
@@ -33,6 +36,26 @@ class MtBenchSpec(Strict):
     max_new_token: int = Field(1024, gt=0, description="tokens generated per turn (gen_model_answer --max-new-token)")
     dtype: Literal["float32", "float16", "bfloat16"] | None = Field(
         None, description="policy dtype for answer generation; None = FastChat's default (fp16 on GPU)")
+    answers: Literal["model", "served"] = Field(
+        "model", description="how the policy answers: 'model' = FastChat's gen_model_answer.py (loads the policy "
+        "itself; CUDA only), 'served' = FastChat's controller, model worker and OpenAI-compatible API server on "
+        "127.0.0.1, queried by its gen_api_answer.py (CPU or GPU)")
+    device: Literal["cuda", "cpu"] = Field("cuda", description="device of the model worker (answers: served)")
+    conv_template: str | None = Field(None, description="FastChat conversation template the model worker prompts "
+                                                        "with (answers: served; e.g. 'raw' for a base model); "
+                                                        "None = the one FastChat matches to the model path")
+    serve_timeout_s: int = Field(600, gt=0, description="how long to wait for the served policy to be listed")
+
+    @model_validator(mode="after")
+    def _gen_model_answer_needs_cuda(self) -> "MtBenchSpec":
+        if self.answers == "model" and self.device != "cuda":
+            raise ValueError("FastChat's gen_model_answer.py moves the policy to CUDA unconditionally; "
+                             "with device: cpu set answers: served")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_serving_at_defaults(self, handler):
+        return omit_when_default(handler(self), self, "answers", "device", "conv_template", "serve_timeout_s")
 
 
 class MtBenchEvaluator(JudgeBenchEvaluator):

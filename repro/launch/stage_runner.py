@@ -27,6 +27,7 @@ from pathlib import Path
 from rich.console import Console
 
 from repro.errors import MissingDependencyError, StageFailed
+from repro.launch.build_locks import clear_stale_build_locks
 from repro.launch.checkpoints import prepare_resume
 from repro.launch.wandb_log import log_stage
 from repro.metrics.sampler import ResourceSampler
@@ -220,7 +221,9 @@ class StageRunner:
         with open(log_path, "a" if rec.resumed_from else "w") as log:
             if rec.resumed_from:
                 log.write(f"\n=== repro: resumed from checkpoint {rec.resumed_from} at {rec.started_at} ===\n")
-                log.flush()
+            for lock in clear_stale_build_locks(env.get("TORCH_EXTENSIONS_DIR")):
+                log.write(f"=== repro: removed the stale build lock {lock} (left by a stopped stage) ===\n")
+            log.flush()
             # The stage holds its folder's lock itself (pass_fds): while any copy of it lives, no other
             # run starts the same stage, even if this launcher was killed (one writer per stage folder).
             proc = subprocess.Popen(stage.argv, env=env, stdout=log, stderr=subprocess.STDOUT,

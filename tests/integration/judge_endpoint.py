@@ -82,3 +82,30 @@ class JudgeEndpoint:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- MT-Bench: FastChat's single-answer grading -----------------------------------------------------
+
+# The judge prompts the MT-Bench test writes (FastChat's judge_prompts.jsonl format): the graded answer
+# always follows ANSWER_START, and a multi-turn prompt carries TURN_2, so the endpoint knows what it rates.
+ANSWER_START, ANSWER_END, TURN_2 = "[The Start of Assistant's Answer]\n", "\n[The End of Assistant's Answer]", "[Turn 2]"
+
+
+class MtBenchJudgeEndpoint(JudgeEndpoint):
+    """Grades the answer in a FastChat single-grading prompt 1-10 by the scorer (1 + 9 x score, rounded) and
+    answers 'Rating: [[r]]', the format FastChat's gen_judgment.py parses. Keeps every (turn, answer, rating)."""
+
+    def __init__(self, scorer: Callable[[list[str]], Sequence[float]]):
+        super().__init__(scorer)
+        self.graded: list[tuple[int, str, int]] = []
+
+    def answer(self, body: dict) -> dict:
+        prompt = body["messages"][-1]["content"]
+        graded = prompt.rsplit(ANSWER_START, 1)[1].rsplit(ANSWER_END, 1)[0]
+        rating = 1 + round(9 * float(self.scorer([graded])[0]))
+        self.graded.append((2 if TURN_2 in prompt else 1, graded, rating))
+        text = f"The answer is graded by the scorer. Rating: [[{rating}]]"
+        return {"id": f"judge-{len(self.requests)}", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 8,
+                          "total_tokens": len(prompt.split()) + 8}}

@@ -170,3 +170,115 @@ def test_api_judge_key_stays_out_of_every_file(api_judged, evals_root):
     leaked = [str(p) for p in evals_root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
               and SECRET.encode() in p.read_bytes()]
     assert leaked == []
+
+
+# --- MT-Bench through FastChat's own code (fschat 0.2.36 in its own environment) --------------------
+
+MT_QUESTIONS = [  # MT-Bench's format; IMDB-like openings so the smoke policy has something to continue
+    {"question_id": 81, "category": "writing", "turns": ["this movie was one of the", "the acting was"]},
+    {"question_id": 82, "category": "roleplay", "turns": ["i watched this film and", "the ending"]},
+    {"question_id": 111, "category": "math", "turns": ["the plot of this movie", "and the music"]},
+]
+
+
+def mt_bench_data_dir(root: Path) -> Path:
+    """questions, FastChat-format judge prompts (written here: the fschat wheel ships none) and the math
+    question's reference answer, laid out as FastChat's llm_judge/data."""
+    from tests.integration.judge_endpoint import ANSWER_END, ANSWER_START, TURN_2
+
+    data = root / "llm_judge_data"
+    (data / "mt_bench" / "reference_answer").mkdir(parents=True)
+    (data / "mt_bench" / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in MT_QUESTIONS))
+    (data / "mt_bench" / "reference_answer" / "gpt-4.jsonl").write_text(json.dumps(
+        {"question_id": 111, "model_id": "gpt-4", "choices": [{"index": 0, "turns": ["a great plot", "good"]}]}) + "\n")
+    graded = ANSWER_START + "{answer}" + ANSWER_END
+    templates = {
+        "single-v1": "[Question]\n{question}\n\n" + graded,
+        "single-math-v1": "[Question]\n{question}\n[Reference]\n{ref_answer_1}\n\n" + graded,
+        "single-v1-multi-turn": f"{TURN_2}\n{{question_1}}\n{{answer_1}}\n{{question_2}}\n\n" + graded.replace(
+            "{answer}", "{answer_2}"),
+        "single-math-v1-multi-turn": f"{TURN_2}\n{{question_1}}\n{{answer_1}}\n{{ref_answer_1}}\n{{question_2}}\n"
+                                     "{ref_answer_2}\n\n" + graded.replace("{answer}", "{answer_2}"),
+    }
+    (data / "judge_prompts.jsonl").write_text("".join(json.dumps({
+        "name": name, "type": "single", "system_prompt": "Rate the answer from 1 to 10.", "prompt_template": text,
+        "description": "test judge prompt", "category": "math" if "math" in name else "general",
+        "output_format": "[[rating]]"}) + "\n" for name, text in templates.items()))
+    return data
+
+
+@pytest.fixture(scope="module")
+def mt_bench_judged(evals_run, evals_root, tmp_path_factory):
+    """The DPO policy through FastChat's real MT-Bench path: `make fastchat-env` builds its environment,
+    FastChat's controller, model worker and API server serve the policy on CPU, FastChat's gen_api_answer.py
+    answers, and its gen_judgment.py grades through an OpenAI-compatible endpoint that rates by gold reward."""
+    import subprocess
+
+    from repro.worlds.imdb.gold import GoldReward
+    from tests.conftest import REPO
+    from tests.integration.judge_endpoint import MtBenchJudgeEndpoint
+
+    build = subprocess.run(["make", "-s", "fastchat-env"], cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    _, stages = evals_run
+    gold = GoldReward.load(Path(stages["world"]["workdir"]) / "gold")
+    data = mt_bench_data_dir(tmp_path_factory.mktemp("fastchat"))
+    env = {**os.environ, "OPENAI_API_KEY": SECRET}
+    with MtBenchJudgeEndpoint(gold.score) as judge:
+        repro("eval", "--model", str(Path(stages["dpo"]["workdir"]) / "model"), "--recipe", "imdb/evals",
+              "--name", "dpo-mt-bench", "eval.evaluators=[mt_bench]",
+              f"eval.mt_bench.python={REPO / '.venv-fastchat' / 'bin' / 'python'}", f"eval.mt_bench.data_dir={data}",
+              f"eval.mt_bench.judge_api_base={judge.api_base}", "eval.mt_bench.answers=served",
+              "eval.mt_bench.device=cpu", "eval.mt_bench.conv_template=raw", "eval.mt_bench.max_new_token=16",
+              "eval.mt_bench.parallel=2", root=evals_root, env=env)
+    (path,) = (evals_root / "runs").glob("*dpo-mt-bench*/record.json")
+    return json.loads(path.read_text()), judge
+
+
+def test_mt_bench_scores_are_fastchats_own_judgments(mt_bench_judged):
+    rec, judge = mt_bench_judged
+    assert rec["status"] == "completed", rec
+    m = {k: v for k, v in rec["metrics"].items() if k.startswith("mt_bench/")}
+    ratings = [r for _, _, r in judge.graded]
+    assert len(judge.graded) == 6 and {t for t, _, _ in judge.graded} == {1, 2}  # 3 questions x 2 turns
+    assert m["mt_bench/gpt-4/n_judged"] == 6 and m["mt_bench/gpt-4/n_failed"] == 0
+    assert m["mt_bench/gpt-4/score"] == pytest.approx(sum(ratings) / 6)
+    for turn in (1, 2):
+        mine = [r for t, _, r in judge.graded if t == turn]
+        assert m[f"mt_bench/gpt-4/turn_{turn}"] == pytest.approx(sum(mine) / len(mine))
+    assert {r["model"] for r in judge.requests} == {"gpt-4"}
+    assert {r["authorization"] for r in judge.requests} == {f"Bearer {SECRET}"}
+
+
+def test_mt_bench_answers_are_the_served_policys_and_reach_the_judge(mt_bench_judged):
+    rec, judge = mt_bench_judged
+    stage = next(s for s in rec["stages"] if s["name"] == "eval-mt_bench")
+    bench = Path(stage["workdir"]) / "bench" / "data" / "mt_bench"
+    answers = [json.loads(line) for line in (bench / "model_answer" / "repro-policy.jsonl").read_text().splitlines()]
+    assert sorted(a["question_id"] for a in answers) == [81, 82, 111]
+    turns = [a["choices"][0]["turns"] for a in answers]
+    assert all(len(t) == 2 for t in turns)
+    assert sorted(t[0] for t in turns) == sorted(a for turn, a, _ in judge.graded if turn == 1)
+    assert sorted(t[1] for t in turns) == sorted(a for turn, a, _ in judge.graded if turn == 2)
+    judgments = [json.loads(line) for line in (bench / "model_judgment" / "gpt-4_single.jsonl").read_text().splitlines()]
+    assert len(judgments) == 6
+    logs = Path(stage["workdir"])
+    assert "Uvicorn running on http://127.0.0.1:" in (logs / "fastchat_api_server.log").read_text()
+    assert "Register to controller" in (logs / "fastchat_model_worker.log").read_text()
+    assert [pid for pid, argv in process_cmdlines() if str(logs / "policy_view").encode() in argv] == []
+
+
+def process_cmdlines():
+    """(pid, argv bytes) of every live process: a FastChat server still holding the policy view outlived its stage."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                yield int(proc.name), (proc / "cmdline").read_bytes()
+            except OSError:  # exited while we looked
+                continue
+
+
+def test_mt_bench_judge_key_stays_out_of_every_file(mt_bench_judged, evals_root):
+    leaked = [str(p) for p in evals_root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
+              and SECRET.encode() in p.read_bytes()]
+    assert leaked == []

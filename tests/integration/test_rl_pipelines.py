@@ -231,17 +231,28 @@ def test_dvpo_runs_without_reward_model_or_critic(dvpo):
     assert changed(load_weights(policy_dir / "model"), sft) > 0
 
 
-def test_dvpo_with_the_official_codes_numerics(dvpo, root):
-    """value_whitening=official_chunk (TRL's whiten over every position of each row, in the frozen actor) and
-    advantage_whitening=trl run end to end on the same frozen GVM, which stays frozen; the policy differs."""
-    official = run_method(root, "dvpo", "methods.dvpo.value_whitening=official_chunk",
-                          "methods.dvpo.advantage_whitening=trl")
-    assert official["status"] == "completed" and stage(official, "gvm")["status"] == "skipped"
-    policy_dir = Path(stage(official, "policy")["workdir"])
+def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo, root):
+    """One run of DVPO as the paper and the official code define it: a GVM that reads k=2 SFT trajectories as
+    context (trained so, and read so by the frozen actor, with other rollouts of each micro-batch as context),
+    value_whitening=official_chunk and advantage_whitening=trl. The GVM stays frozen; the policy differs."""
+    run = run_method(root, "dvpo", "methods.dvpo.gvm.context_trajectories=2", "methods.dvpo.gvm.context_max_tokens=64",
+                     "methods.dvpo.value_whitening=official_chunk", "methods.dvpo.advantage_whitening=trl")
+    assert run["status"] == "completed" and stage(run, "gvm")["status"] == "completed"  # a new GVM: with context
+    gvm_log = (Path(stage(run, "gvm")["workdir"]) / "log.txt").read_text()
+    assert "GVM input with context (k=2, budget 64): context+prompt " in gvm_log
+    m = run["metrics"]
+    assert 1 <= m["gvm/context_trajectories_mean"] <= 2 and 0 < m["gvm/context_tokens_mean"] <= 64
+    assert m["gvm/n_pairs"] == 96
+    policy_dir = Path(stage(run, "policy")["workdir"])
     digest = json.loads((policy_dir / "gvm_digest.json").read_text())
     assert digest["value_whitening"] == "official_chunk:1" and digest["start"] == digest["end"]
+    context = digest["context"]
+    assert context["trajectories"] == 2 and context["max_tokens"] == 64 and context["source"].startswith("rollout_batch")
+    assert context["rows_valued"] > 0 and 1 <= context["trajectories_mean"] <= 2 and 0 < context["tokens_mean"] <= 64
+    example = context["example"]
+    assert 0 < len(example["context_ids"]) <= 64 and example["context_ids"] != example["row_ids"][:len(example["context_ids"])]
     plain = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
-    assert plain["start"] == digest["start"]
+    assert "context" not in plain and plain["start"] != digest["start"]
     assert changed(load_weights(policy_dir / "model"), load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
 
 

@@ -212,7 +212,10 @@ def mt_bench_data(root: Path, judge: str = "gpt-4") -> Path:
     return root
 
 
-FAKE_FASTCHAT = {"fastchat.__init__": "", "fastchat.llm_judge.__init__": "", "fastchat.llm_judge.common": ""}
+FAKE_FASTCHAT = {"fastchat.__init__": "", "fastchat.llm_judge.__init__": "", "fastchat.llm_judge.common": "",
+                 "fastchat.model.__init__": "",
+                 "fastchat.model.model_adapter": "OPENAI_MODEL_LIST = ('gpt-4', 'gpt-4-turbo')\n"
+                                                 "ANTHROPIC_MODEL_LIST = ('claude-2',)\n"}
 
 
 def test_a_complete_mt_bench_setup_has_no_problems(tmp_path):
@@ -229,16 +232,25 @@ def test_missing_judge_key_names_the_variable_and_the_alternative(tmp_path):
     assert problem.startswith("OPENAI_API_KEY is not set") and "eval.mt_bench.judge_api_base" in problem
 
 
+def test_a_judge_fastchat_cannot_call_is_refused_before_any_answer(tmp_path):
+    cfg = MtBenchSpec(python=fake_interpreter(tmp_path, FAKE_FASTCHAT), data_dir=str(mt_bench_data(tmp_path / "d", "o3")),
+                      judge_model="o3", judge_api_base="http://127.0.0.1:9/v1")
+    (tmp_path / "policy").mkdir()
+    [problem] = mt_bench_problems(cfg, tmp_path / "policy", {})
+    assert problem == ("eval.mt_bench.judge_model: FastChat cannot call 'o3' as a judge; it knows gpt-4 gpt-4-turbo "
+                       "claude-2 (point judge_api_base at a server that answers to one of those names)")
+
+
 def test_missing_files_name_the_exact_paths_expected(tmp_path):
     data = tmp_path / "llm_judge" / "data"
-    cfg = MtBenchSpec(python=fake_interpreter(tmp_path, FAKE_FASTCHAT), data_dir=str(data), judge_model="gpt-4.1")
+    cfg = MtBenchSpec(python=fake_interpreter(tmp_path, FAKE_FASTCHAT), data_dir=str(data), judge_model="gpt-4-turbo")
     problems = mt_bench_problems(cfg, tmp_path / "no-policy", {JUDGE_KEY_VAR: SECRET})
     assert problems == [
         f"policy checkpoint not found: expected the folder {tmp_path / 'no-policy'}",
         f"MT-Bench questions (eval.mt_bench.data_dir) not found: expected the file {data}/mt_bench/question.jsonl",
         f"FastChat judge prompts (eval.mt_bench.data_dir) not found: expected the file {data}/judge_prompts.jsonl",
-        "reference answers for judge gpt-4.1 (eval.mt_bench.data_dir) not found: expected the file "
-        f"{data}/mt_bench/reference_answer/gpt-4.1.jsonl",
+        "reference answers for judge gpt-4-turbo (eval.mt_bench.data_dir) not found: expected the file "
+        f"{data}/mt_bench/reference_answer/gpt-4-turbo.jsonl",
     ]
 
 
@@ -315,9 +327,59 @@ def test_run_mt_bench_works_in_a_private_copy_and_parses_the_judgments(tmp_path)
     cfg = MtBenchSpec(python=fake_interpreter(tmp_path, fake), data_dir=str(data))
     environ = {"PATH": "/usr/bin:/bin", JUDGE_KEY_VAR: SECRET, "EXPECTED_KEY": SECRET}
     out = tmp_path / "eval-mt_bench"
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "config.json").write_text("{}")
     for _ in range(2):  # a re-run starts from a fresh copy: judgments are not appended twice
         metrics = run_mt_bench(cfg, tmp_path / "policy", out, environ)
     assert metrics == {"mt_bench/gpt-4/score": 7.0, "mt_bench/gpt-4/turn_1": 9.0, "mt_bench/gpt-4/turn_2": 6.0,
                        "mt_bench/gpt-4/n_judged": 3.0, "mt_bench/gpt-4/n_failed": 1.0}
     assert (out / "bench" / "data" / "mt_bench" / "model_answer" / "repro-policy.jsonl").is_file()
     assert not (data / "mt_bench" / "model_answer").exists()  # the checkout's data folder is left alone
+
+
+# --- FastChat's own server stack (answers: served) ---------------------------------------------------
+
+def test_transformers4_view_links_every_file_and_rewrites_only_the_tokenizer_class(tmp_path):
+    from repro.evals.fastchat_serve import transformers4_view
+
+    policy = tmp_path / "policy"
+    policy.mkdir()
+    (policy / "model.safetensors").write_bytes(b"weights")
+    (policy / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "TokenizersBackend", "eos_token": "</s>"}))
+    view = transformers4_view(policy, tmp_path / "view")
+    transformers4_view(policy, view)  # idempotent: a rerun replaces its own links
+    assert sorted(p.name for p in view.iterdir()) == ["model.safetensors", "tokenizer_config.json"]
+    assert (view / "model.safetensors").is_symlink() and (view / "model.safetensors").resolve() == policy / "model.safetensors"
+    assert json.loads((view / "tokenizer_config.json").read_text()) == {"tokenizer_class": "PreTrainedTokenizerFast",
+                                                                       "eos_token": "</s>"}
+    assert json.loads((policy / "tokenizer_config.json").read_text())["tokenizer_class"] == "TokenizersBackend"
+
+
+def test_fastchat_servers_listen_on_loopback_and_point_at_each_other(tmp_path):
+    from repro.evals.fastchat_serve import fastchat_servers
+
+    servers, api_base = fastchat_servers("/fc/python", tmp_path / "view", "repro-policy", "cpu", "raw", tmp_path)
+    controller, worker, api = (s.argv for s in servers)
+    assert [a[2] for a in (controller, worker, api)] == ["fastchat.serve.controller", "fastchat.serve.model_worker",
+                                                         "fastchat.serve.openai_api_server"]
+    for argv in (controller, worker, api):
+        assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    controller_url = f"http://127.0.0.1:{controller[controller.index('--port') + 1]}"
+    assert worker[worker.index("--controller-address") + 1] == api[api.index("--controller-address") + 1] == controller_url
+    assert worker[worker.index("--worker-address") + 1] == f"http://127.0.0.1:{worker[worker.index('--port') + 1]}"
+    assert api_base == f"http://127.0.0.1:{api[api.index('--port') + 1]}/v1"
+    assert worker[-4:] == ["--device", "cpu", "--conv-template", "raw"]
+
+
+def test_served_answers_come_from_gen_api_answer_without_the_judge_key(tmp_path):
+    from repro.evals.judge_bench_run import answer_env
+
+    cfg = MtBenchSpec(python="/fc/python", data_dir="d", answers="served", device="cpu", max_new_token=24)
+    generate, judge = mt_bench_commands(cfg, tmp_path, "http://127.0.0.1:5/v1")
+    assert generate == ["/fc/python", "-m", "fastchat.llm_judge.gen_api_answer", "--model", "repro-policy",
+                        "--openai-api-base", "http://127.0.0.1:5/v1", "--bench-name", "mt_bench", "--max-tokens", "24",
+                        "--parallel", "4"]
+    assert judge[2] == "fastchat.llm_judge.gen_judgment"
+    assert answer_env({JUDGE_KEY_VAR: SECRET, "PATH": "/bin"}) == {JUDGE_KEY_VAR: "EMPTY", "PATH": "/bin"}
+    with pytest.raises(ValueError, match="answers: served"):
+        MtBenchSpec(python="p", data_dir="d", device="cpu")
