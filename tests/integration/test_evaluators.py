@@ -231,8 +231,9 @@ def mt_bench_judged(evals_run, evals_root, tmp_path_factory):
               f"eval.mt_bench.judge_api_base={judge.api_base}", "eval.mt_bench.answers=served",
               "eval.mt_bench.device=cpu", "eval.mt_bench.conv_template=raw", "eval.mt_bench.max_new_token=16",
               "eval.mt_bench.parallel=2", root=evals_root, env=env)
-    (path,) = (evals_root / "runs").glob("*dpo-mt-bench*/record.json")
-    return json.loads(path.read_text()), judge
+    (rec,) = [r for r in map(json.loads, (p.read_text() for p in (evals_root / "runs").glob("*/record.json")))
+              if r["method"] == "dpo-mt-bench"]
+    return rec, judge
 
 
 def test_mt_bench_scores_are_fastchats_own_judgments(mt_bench_judged):

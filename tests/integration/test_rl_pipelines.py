@@ -241,14 +241,14 @@ def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo,
     gvm_log = (Path(stage(run, "gvm")["workdir"]) / "log.txt").read_text()
     assert "GVM input with context (k=2, budget 64): context+prompt " in gvm_log
     m = run["metrics"]
-    assert 1 <= m["gvm/context_trajectories_mean"] <= 2 and 0 < m["gvm/context_tokens_mean"] <= 64
+    assert 0 < m["gvm/context_trajectories_mean"] <= 2 and 0 < m["gvm/context_tokens_mean"] <= 64
     assert m["gvm/n_pairs"] == 96
     policy_dir = Path(stage(run, "policy")["workdir"])
     digest = json.loads((policy_dir / "gvm_digest.json").read_text())
     assert digest["value_whitening"] == "official_chunk:1" and digest["start"] == digest["end"]
     context = digest["context"]
     assert context["trajectories"] == 2 and context["max_tokens"] == 64 and context["source"].startswith("rollout_batch")
-    assert context["rows_valued"] > 0 and 1 <= context["trajectories_mean"] <= 2 and 0 < context["tokens_mean"] <= 64
+    assert context["rows_valued"] > 0 and 0 < context["trajectories_mean"] <= 2 and 0 < context["tokens_mean"] <= 64
     example = context["example"]
     assert 0 < len(example["context_ids"]) <= 64 and example["context_ids"] != example["row_ids"][:len(example["context_ids"])]
     plain = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
