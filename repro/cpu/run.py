@@ -50,13 +50,12 @@ def set_threads() -> None:
 
 
 def install_shims() -> None:
-    from repro.cpu import cuda_redirect, flash_attn_shim, local_rendezvous, simd_pin, vllm_shim
+    from repro.cpu import cuda_redirect, flash_attn_shim, local_rendezvous, vllm_shim
 
     cuda_redirect.install()
     flash_attn_shim.install()
     vllm_shim.install()
     local_rendezvous.install()
-    simd_pin.install()
 
 
 def split_ray_flag(argv: list[str]) -> tuple[int | None, list[str]]:

@@ -1,6 +1,5 @@
-"""Stale JIT-build locks (repro/launch/build_locks.py) and the pinned SIMD flag (repro/cpu/simd_pin.py): a stopped
-stage's leftover lock must not hang the next stage, a build in progress (ninja working in the op's folder) keeps
-its lock however long it takes, and every process builds DeepSpeed's CPU ops with the same flags."""
+"""Stale JIT-build locks (repro/launch/build_locks.py): a stopped stage's leftover lock must not hang the next
+stage, and a build in progress (ninja working in the op's folder) must keep its lock however long it takes."""
 
 import os
 import subprocess
@@ -41,31 +40,3 @@ def test_a_live_process_in_the_folder_keeps_its_lock_until_it_ends(tmp_path):
     assert clear_stale_build_locks(str(tmp_path)) == [op / "lock"] and not (op / "lock").exists()
     assert (op / "fused_adam.so").exists()
     assert clear_stale_build_locks(None) == [] and clear_stale_build_locks(str(tmp_path / "absent")) == []
-
-
-def test_the_simd_flag_comes_from_the_kernels_flag_list():
-    from repro.cpu.simd_pin import simd_flag
-
-    def info(flags):
-        return f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse2 {flags}\nbogomips\t: 1\n"
-
-    assert simd_flag(info("avx avx2 avx512f avx512bw"), "x86_64") == "-D__AVX512__"
-    assert simd_flag(info("avx avx2"), "x86_64") == "-D__AVX256__"
-    assert simd_flag(info("avx"), "x86_64") == "-D__SCALAR__"
-    assert simd_flag(info("avx2 avx512f"), "aarch64") == "-D__SCALAR__"
-    assert simd_flag("", "x86_64") == "-D__SCALAR__"
-
-
-def test_installed_pin_answers_what_deepspeed_answers_here():
-    from deepspeed.ops.op_builder.builder import OpBuilder
-    from deepspeed.ops.op_builder.cpu.fused_adam import FusedAdamBuilder
-
-    from repro.cpu import simd_pin
-
-    original = OpBuilder.simd_width
-    try:
-        detected = FusedAdamBuilder().simd_width()  # py-cpuinfo, unloaded: the answer the pin must keep
-        simd_pin.install()
-        assert FusedAdamBuilder().simd_width() == detected
-    finally:
-        OpBuilder.simd_width = original
