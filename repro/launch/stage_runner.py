@@ -63,6 +63,16 @@ def check_requirements(stages: list[Stage]) -> None:
         raise MissingDependencyError("\n".join(hints))
 
 
+def with_own_tools_first(env: dict[str, str]) -> dict[str, str]:
+    """The environment's own bin folder first on PATH, whichever shell launched the run: torch's JIT builds of
+    DeepSpeed's ops call `ninja`, and two versions (the venv's pip wheel and a system package) read each other's
+    .ninja_log as dirty, so runs launched with and without an activated venv rebuilt the shared ops in turn,
+    minutes each, holding the build lock every stage waits on. Not part of the stage key."""
+    own = os.path.dirname(sys.executable)
+    parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != own]
+    return {**env, "PATH": os.pathsep.join([own, *parts])}
+
+
 def stage_key(stage: Stage) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(stage.argv).encode())
@@ -216,7 +226,7 @@ class StageRunner:
     def _execute(self, stage: Stage, rec: StageRecord, lock_fd: int) -> StageRecord:
         workdir = Path(stage.workdir)
         log_path = workdir / "log.txt"
-        env = {**os.environ, **stage.env}
+        env = with_own_tools_first({**os.environ, **stage.env})
         # A resumed stage appends: its log keeps what ran before the stop.
         with open(log_path, "a" if rec.resumed_from else "w") as log:
             if rec.resumed_from:

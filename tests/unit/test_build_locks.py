@@ -1,5 +1,6 @@
 """Stale JIT-build locks (repro/launch/build_locks.py): a stopped stage's leftover lock must not hang the next
-stage, and a build in progress (ninja working in the op's folder) must keep its lock however long it takes."""
+stage, a build in progress (ninja working in the op's folder) keeps its lock however long it takes, and every
+stage finds its own environment's ninja first."""
 
 import os
 import subprocess
@@ -40,3 +41,14 @@ def test_a_live_process_in_the_folder_keeps_its_lock_until_it_ends(tmp_path):
     assert clear_stale_build_locks(str(tmp_path)) == [op / "lock"] and not (op / "lock").exists()
     assert (op / "fused_adam.so").exists()
     assert clear_stale_build_locks(None) == [] and clear_stale_build_locks(str(tmp_path / "absent")) == []
+
+
+def test_stages_find_their_environments_own_ninja_first():
+    import sys
+
+    from repro.launch.stage_runner import with_own_tools_first
+
+    own = os.path.dirname(sys.executable)
+    env = with_own_tools_first({"PATH": f"/usr/local/bin:{own}:/usr/bin", "HOME": "/root"})
+    assert env == {"PATH": f"{own}:/usr/local/bin:/usr/bin", "HOME": "/root"}
+    assert with_own_tools_first({})["PATH"] == own
