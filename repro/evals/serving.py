@@ -6,9 +6,7 @@ Every server the harness starts listens on 127.0.0.1; the callers' command lines
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
 import subprocess
 import time
 import urllib.error
@@ -17,6 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from repro.procgroup import stop_process_group
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,6 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def stop_group(proc: subprocess.Popen, grace_s: float = 30) -> None:
-    """The server and everything it started (its process group): SIGTERM, then SIGKILL after grace_s."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def answers(url: str, is_ready: Callable[[bytes], bool]) -> bool:
@@ -67,7 +55,7 @@ def serving(servers: list[Server], ready_url: str, timeout_s: float, environ: Ma
             log = stack.enter_context(open(server.log, "w"))
             proc = subprocess.Popen(server.argv, env=dict(environ), stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
-            stack.callback(stop_group, proc)  # ExitStack runs callbacks last-in first-out
+            stack.callback(stop_process_group, proc, 30)  # ExitStack runs callbacks last-in first-out
             started.append((server, proc))
         deadline = time.monotonic() + timeout_s
         while not answers(ready_url, is_ready):

@@ -17,7 +17,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from repro.launch.checkpoints import prepare_resume
 from repro.launch.wandb_log import log_stage
 from repro.metrics.sampler import ResourceSampler
 from repro.metrics.summary import read_report, rollout_tokens, summarize_tensorboard, token_count
+from repro.procgroup import stop_process_group
 from repro.stages import Stage, env_prefix
 from repro.store import (CurvePoint, RunRecord, StageRecord, atomic_write_text, hash_path, load_record, merge_curves,
                          now, save_record)
@@ -147,20 +147,6 @@ RUNNING: set[subprocess.Popen] = set()
 def stop_running_stages() -> None:
     for proc in list(RUNNING):
         stop_process_group(proc)
-
-
-def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """SIGTERM the stage's own process group (it was started in a new session), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 class StageRunner:

@@ -166,10 +166,13 @@ def test_api_judge_metrics_are_recorded_under_their_judges_names(api_judged):
         assert m[f"{key}/discrete_win_rate"] == pytest.approx(gold[f"{JUDGE_KEY}/win_rate"], abs=1e-9)
 
 
+def files_holding_the_key(root: Path) -> list[str]:
+    return [str(p) for p in root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
+            and SECRET.encode() in p.read_bytes()]
+
+
 def test_api_judge_key_stays_out_of_every_file(api_judged, evals_root):
-    leaked = [str(p) for p in evals_root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
-              and SECRET.encode() in p.read_bytes()]
-    assert leaked == []
+    assert files_holding_the_key(evals_root) == []
 
 
 # --- MT-Bench through FastChat's own code (fschat 0.2.36 in its own environment) --------------------
@@ -280,6 +283,4 @@ def process_cmdlines():
 
 
 def test_mt_bench_judge_key_stays_out_of_every_file(mt_bench_judged, evals_root):
-    leaked = [str(p) for p in evals_root.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
-              and SECRET.encode() in p.read_bytes()]
-    assert leaked == []
+    assert files_holding_the_key(evals_root) == []

@@ -2,7 +2,6 @@
 loopback), the GPU poll, and teardown by PID, exactly as a 2-node Slurm job runs them; every server
 of that cluster listens on the loopback it was given (repro/launch/ray_node.py)."""
 
-import socket
 import time
 
 import psutil
@@ -10,15 +9,10 @@ import pytest
 
 from repro.launch import ray_cluster
 from repro.launch.ray_cluster import RayBootstrap
+from repro.netaddr import free_port
 from tests.conftest import is_loopback
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree(proc) -> list[psutil.Process]:
