@@ -25,6 +25,8 @@ err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, widt
 
 ResultsOpt = Annotated[Optional[Path], typer.Option("--results", help="results root (default ./results or $REPRO_RESULTS)")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Slurm cluster profile (slurm/profiles/NAME.yaml)")]
+ArchiveOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--archive", help="also tabulate the records archived in this folder (repeatable; see `repro archive`)")]
 Overrides = Annotated[Optional[list[str]], typer.Argument(help="recipe overrides, e.g. sft.lr=3e-4 seed=1")]
 
 
@@ -253,11 +255,13 @@ def tables(
     allow_mixed: Annotated[bool, typer.Option("--allow-mixed-fingerprints",
                                               help="tabulate runs whose base model or data differ")] = False,
     results: ResultsOpt = None,
+    archive: ArchiveOpt = None,
 ) -> None:
     """Comparison tables (scores, efficiency, the paper's tables) and plots from run records."""
     from repro.tables.write import write_tables
 
-    texts = write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed)
+    texts = write_tables(results, recipe, [f.value for f in fmt or [TableFormat.md]], out_dir, allow_mixed,
+                         tuple(archive or ()))
     sys.stdout.write(("\n" if out_dir else "\n\n").join(t.rstrip("\n") for t in texts) + "\n")
 
 
@@ -269,12 +273,28 @@ def report(
     allow_mixed: Annotated[bool, typer.Option("--allow-mixed-fingerprints",
                                               help="tabulate runs whose base model or data differ")] = False,
     results: ResultsOpt = None,
+    archive: ArchiveOpt = None,
 ) -> None:
     """One self-contained HTML page per setting: its tables and plots, the paper's tables beside ours."""
     from repro.tables.report import write_reports
 
-    for path in write_reports(results, recipe, out_dir, allow_mixed):
+    for path in write_reports(results, recipe, out_dir, allow_mixed, tuple(archive or ())):
         out.print(f"wrote {path}")
+
+
+@app.command("archive")
+@friendly_errors
+def archive_cmd(
+    dest: Annotated[Path, typer.Option("--to", help="archive folder, e.g. results/imdb-frontier/records")],
+    recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="only this recipe's setting")] = None,
+    results: ResultsOpt = None,
+) -> None:
+    """Copy completed runs' records into a folder you commit, so later sessions' seeds pool with them."""
+    from repro.archive import archive_records
+    from repro.tables.write import select_records
+
+    written = archive_records(select_records(results, recipe), dest)
+    out.print(f"archived {len(written)} record(s) into {dest}")
 
 
 def print_metrics(metrics: dict[str, float]) -> None:

@@ -37,10 +37,11 @@ def page(setting: str, tables_html: list[str], images: list[Path]) -> str:
             + "".join(tables_html) + "<h2>Plots</h2>\n" + "".join(map(image_tag, images)) + "</body></html>\n")
 
 
-def write_reports(results: Path | None, recipe: str | None, out_dir: Path, allow_mixed: bool = False) -> list[Path]:
+def write_reports(results: Path | None, recipe: str | None, out_dir: Path, allow_mixed: bool = False,
+                  archives: tuple[Path, ...] = ()) -> list[Path]:
     from repro.tables.plots import plot_setting
 
-    records, defs = select_records(results, recipe), load_table_defs()
+    records, defs = select_records(results, recipe, archives), load_table_defs()
     by_setting = defaultdict(list)
     for r in records:
         by_setting[r.setting].append(r)

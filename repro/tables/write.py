@@ -7,15 +7,17 @@ from pathlib import Path
 
 from repro.errors import ReproError
 from repro.layout import default_results_root
-from repro.store import atomic_write_text, list_records
+from repro.archive import pooled_records
+from repro.store import atomic_write_text
 from repro.tables.build import build_all, device_of
 from repro.tables.render import RENDERERS
 from repro.tables.schema import TableDefs, load_table_defs
 
 
-def select_records(results: Path | None, recipe: str | None) -> list:
-    """The run records to tabulate: all, or one recipe's setting; none is an error that says what to do."""
-    records = list_records(results or default_results_root())
+def select_records(results: Path | None, recipe: str | None, archives: tuple[Path, ...] = ()) -> list:
+    """The run records to tabulate (the results root's, pooled with archived ones): all, or one recipe's
+    setting; none is an error that says what to do."""
+    records = pooled_records([results or default_results_root(), *archives])
     if recipe:
         from repro.recipes import load_recipe
 
@@ -28,9 +30,9 @@ def select_records(results: Path | None, recipe: str | None) -> list:
 
 
 def write_tables(results: Path | None, recipe: str | None, formats: list[str], out_dir: Path | None,
-                 allow_mixed: bool = False) -> list[str]:
+                 allow_mixed: bool = False, archives: tuple[Path, ...] = ()) -> list[str]:
     """Returns what to print: the Markdown tables when out_dir is None, else the files written."""
-    records = select_records(results, recipe)
+    records = select_records(results, recipe, archives)
     defs = load_table_defs()
     tables = build_all(records, defs, allow_mixed)
     if out_dir is None:

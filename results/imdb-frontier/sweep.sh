@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The committed IMDB frontier sweep (issue #17), seed by seed so each seed's frontier lands whole.
-# Resumes: completed runs are skipped, failed ones re-run. Run from the repository root with the venv active.
+# Resumes: completed runs are skipped, failed ones re-run. Each seed's completed records are archived into
+# results/imdb-frontier/records (committed), which the tables read with --archive.
+# Run from the repository root with the venv active.
 # A failed run does not stop the loop; the script exits non-zero at the end if any sweep had one.
 set -uo pipefail
 seeds=${SEEDS:-0 1 2}
@@ -13,5 +15,6 @@ for s in $seeds; do
   repro sweep -r imdb/frontier --launcher local --jobs 2 --seeds "$s" \
     --methods grpo --grid rl.kl_coef=0.01,0.05,0.2,0.5 rl.max_samples=192 resources.cpus=1 resources.mem_gb=8 \
     || failed=1
+  repro archive -r imdb/frontier --to results/imdb-frontier/records   # committed: later sessions pool with it
 done
 exit $failed
