@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, finish_policy, ray_ppo_stage
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -36,8 +36,7 @@ class CriticFree(RayPPOMethod):
                       reward_model=rm.model, inputs=[str(rm.model)],
                       extra_env={"REPRO_HOOKS": self.hooks} if self.hooks else {})
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"],
-                           saves=policy_saves(spec, layout))
+        return finish_policy(spec, layout, pipe, policy)
 
 
 class GRPO(CriticFree):

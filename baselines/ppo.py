@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, finish_policy, ray_ppo_stage
+from repro.errors import RecipeError
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
@@ -31,6 +32,11 @@ class PPO(RayPPOMethod):
 
     def stages(self, spec: RunSpec, layout: Layout) -> list[Stage]:
         cfg: PPOConfig = self.config_from(spec)
+        if spec.rl.lora is not None:
+            # One --ds.lora.* for actor and critic: PEFT would freeze the critic's freshly drawn value head.
+            raise RecipeError("ppo does not take rl.lora: OpenRLHF 0.11.2 applies the actor's --ds.lora.* flags to "
+                              "the critic too, and PEFT then freezes the critic's newly initialised value head; "
+                              "remove rl.lora for ppo")
         pipe = Pipeline.start(spec, layout)
         rm = pipe.add_reward_model(pipe.add_pairs())
         plan = RLPlan(
@@ -46,5 +52,4 @@ class PPO(RayPPOMethod):
             },
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
-        return pipe.finish(policy, policy=layout.stage_dir("policy") / "model", needs=["policy"],
-                           saves=policy_saves(spec, layout))
+        return finish_policy(spec, layout, pipe, policy)

@@ -21,10 +21,12 @@ from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.pipeline.curve import Saves
 from repro.spec import Resources, RLSpec, RunSpec, Strict
-from repro.stages import Stage
+from repro.launch.openrlhf_entry import HOOKS_ENV
+from repro.lora import SYNC_HOOK
+from repro.stages import Stage, python_stage
 from repro.stages.env import stage_env
-from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, prompt_flags, ray_prefix,
-                                   render_flags, snapshot_flags)
+from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, lora_flags, prompt_flags,
+                                   ray_prefix, render_flags, snapshot_flags)
 
 RL_REQUIRES = REQUIRES + ["ray"]
 
@@ -113,8 +115,17 @@ def check_rollout_batches(spec: RunSpec) -> None:
             f"{max(rl.rollout_samples // actors, 1)} or raise rl.rollout_samples")
 
 
+def check_lora(spec: RunSpec) -> None:
+    """A LoRA actor's weights are merged one by one on their way to the rollout engine (repro/lora/sync.py),
+    which needs whole parameters on the sending rank."""
+    if spec.rl.lora is not None and spec.rl.zero_stage == 3:
+        raise RecipeError("rl.lora needs rl.zero_stage 0, 1 or 2: the actor's merged weights are sent to the "
+                          "rollout engine one parameter at a time, and ZeRO-3 partitions them")
+
+
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
     check_rollout_batches(spec)
+    check_lora(spec)
     rl, gen = spec.rl, spec.generation
     prompts = rl.rollout_samples // plan.n_samples_per_prompt
     flags: dict[str, Any] = {
@@ -148,6 +159,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "algo.kl.estimator": "k1",
         "ds.zero_stage": rl.zero_stage,
         "ds.param_dtype": rl.param_dtype,
+        **lora_flags(rl.lora),
         "ckpt.output_dir": workdir / "model",
         "ckpt.path": workdir / "ckpt",
         "logger.tensorboard_dir": workdir / "tb",
@@ -159,9 +171,21 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
     return flags
 
 
-def policy_saves(spec: RunSpec, layout: Layout) -> Saves:
-    """Where the Ray PPO stage saves its policy for a learning curve; one step is rl.rollout_samples samples."""
-    return Saves(layout.stage_dir("policy"), spec.rl.rollout_samples)
+def finish_policy(spec: RunSpec, layout: Layout, pipe: Pipeline, *stages: Stage) -> list[Stage]:
+    """The pipeline after the method's stages, evaluating the policy the Ray PPO stage `policy` saved; with a
+    LoRA actor (rl.lora) a merge stage first writes base + adapter as one model, snapshots included, and the
+    evaluation and the learning curve read those. One step of the curve is rl.rollout_samples samples."""
+    trained = layout.stage_dir("policy")
+    if spec.rl.lora is None:
+        return pipe.finish(*stages, policy=trained / "model", needs=["policy"],
+                           saves=Saves(trained, spec.rl.rollout_samples))
+    merged = layout.stage_dir("policy-merge")
+    merge = python_stage(spec, "policy-merge", "repro.lora.merge",
+                         ["--base", str(pipe.sft_model), "--trained", str(trained), "--out", str(merged)], merged,
+                         needs=["policy"], inputs=[str(pipe.sft_model), str(trained / "model")],
+                         requires=["peft", "transformers"])
+    return pipe.finish(*stages, merge, policy=merged / "model", needs=["policy-merge"],
+                       saves=Saves(trained, spec.rl.rollout_samples, snapshot_dir=merged / "ckpt"))
 
 
 def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, name: str,
@@ -170,6 +194,8 @@ def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, n
     flags = ray_ppo_flags(spec, pipe, plan, workdir)
     groups = plan.model_groups(spec.rl.kl_coef)
     env = {**stage_env(spec.resources), EFFECTIVE_ARGS_ENV: str(workdir / "effective_args.json"), **plan.extra_env}
+    if spec.rl.lora:  # the rollout engine gets merged weights under its own names
+        env[HOOKS_ENV] = ",".join(filter(None, [env.get(HOOKS_ENV), SYNC_HOOK]))
     return Stage(
         name=name,
         argv=ray_prefix("openrlhf.cli.train_ppo_ray", spec.resources, groups) + render_flags(flags),

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, policy_saves, ray_ppo_stage
+from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, finish_policy, ray_ppo_stage
 from dvpo.gvm.config import GVMConfig
 from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, DIGEST_ENV, GVM_CONTEXT_ENV, MODE_ENV, VALUE_WHITENING_ENV
 from repro.layout import Layout
@@ -16,7 +16,7 @@ from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
 from repro.spec import RunSpec, section_digest
 from repro.stages import Stage, TokenCount
-from repro.stages.openrlhf import train_flags, trainer_stage
+from repro.stages.openrlhf import lora_flags, train_flags, trainer_stage
 from repro.worlds import PairFiles
 
 ZERO_REWARD = Path(__file__).parent / "zero_reward.py"
@@ -58,6 +58,7 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         "data.apply_chat_template": spec.uses_chat_template,
         "ds.value_head_prefix": "score",
         **train_flags(cfg, spec, workdir, "gvm"),
+        **lora_flags(cfg.lora),
     }
     return trainer_stage(
         spec, "gvm", "dvpo.gvm.train", flags, workdir, needs=["pairs"] + (["rm"] if reward_model else []),
@@ -107,5 +108,4 @@ class DVPO(RayPPOMethod):
                        DIGEST_ENV: str(policy_dir / "gvm_digest.json"), **frozen_gvm_env(cfg)},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])
-        return pipe.finish(gvm, policy, policy=policy_dir / "model", needs=["policy"],
-                           saves=policy_saves(spec, layout))
+        return finish_policy(spec, layout, pipe, gvm, policy)

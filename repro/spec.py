@@ -139,6 +139,18 @@ class PairsSpec(Strict):
     test_fraction: float = Field(0.1, gt=0, lt=1, description="pairs held out for preference accuracy")
 
 
+class LoraSpec(Strict):
+    """Low-rank adapters on a trained model (PEFT through OpenRLHF's --ds.lora.* flags); the base stays frozen.
+    The official DVPO scripts: actor r 16, alpha 32, dropout 0.05; GVM r 8, alpha 32."""
+
+    rank: int = Field(gt=0, description="adapter rank r")
+    alpha: int = Field(16, gt=0, description="scaling alpha (the update is scaled by alpha / r)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapter's input while training")
+    target_modules: list[str] = Field(["all-linear"], min_length=1,
+                                      description="modules that get adapters (PEFT names; all-linear = every "
+                                                  "linear layer but the output head)")
+
+
 class TrainSpec(Strict):
     """Optimiser and batch settings shared by every OpenRLHF training stage."""
 
@@ -197,10 +209,15 @@ class RLSpec(TrainSpec):
     full_determinism: bool = Field(
         False, description="GPU: OpenRLHF's --train.full_determinism_enable (vLLM in-process, deterministic "
         "kernels; slower), so reruns can repeat; CPU runs repeat bit for bit without it (repro/cpu/sampling.py)")
+    lora: LoraSpec | None = Field(
+        None, description="train the actor as LoRA adapters (the reference stays the SFT policy, i.e. the base with "
+                          "the adapter off); a merge stage then writes the full policy that evaluation reads. "
+                          "None = full fine-tuning")
 
     @model_serializer(mode="wrap")
     def _omit_rollout_memory_at_defaults(self, handler):
-        return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep", "full_determinism")
+        return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep", "full_determinism",
+                                 "lora")
 
 
 class EvalSpec(BaseModel):

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_serializer
 
-from repro.spec import TrainSpec, omit_when_default
+from repro.spec import LoraSpec, TrainSpec, omit_when_default
 
 
 class GVMConfig(TrainSpec):
@@ -34,7 +34,10 @@ class GVMConfig(TrainSpec):
         "the same micro-batch (the current policy's own trajectories). 0 = the official code (no context)")
     context_max_tokens: int = Field(128, gt=0, description="token budget of the context: whole trajectories are "
                                                            "added while they fit")
+    lora: LoraSpec | None = Field(None, description="train the backbone as LoRA adapters and the value head in full "
+                                                    "(as the official code does); the saved GVM is merged. None = "
+                                                    "full fine-tuning")
 
     @model_serializer(mode="wrap")
     def _omit_context_when_off(self, handler):
-        return omit_when_default(handler(self), self, "context_trajectories", "context_max_tokens")
+        return omit_when_default(handler(self), self, "context_trajectories", "context_max_tokens", "lora")

@@ -196,6 +196,23 @@ def maybe_save_checkpoint(strategy, model, ckpt, step: int, accumulation: int, s
     return optimizer_steps
 
 
+def save_gvm(strategy, model, tokenizer, args) -> None:
+    """The GVM as one Hugging Face model: a LoRA backbone is merged first (OpenRLHF would save the adapter alone,
+    without the value head), so the frozen GVM actor loads it like a fully trained one."""
+    bare = strategy._unwrap_model(model)
+    if args.ds.lora.rank > 0:
+        if args.ds.zero_stage == 3:
+            raise SystemExit("a LoRA GVM is merged before saving, which needs whole parameters: use zero_stage < 3")
+        if strategy.is_rank_0():
+            merged = bare.merge_and_unload()
+            merged.config.value_head_prefix = args.ds.value_head_prefix
+            merged.save_pretrained(args.ckpt.output_dir)
+            tokenizer.save_pretrained(args.ckpt.output_dir)
+        return
+    bare.config.value_head_prefix = args.ds.value_head_prefix
+    strategy.save_model(model, tokenizer, args.ckpt.output_dir)
+
+
 def train(args, files: argparse.Namespace) -> dict:
     cfg: GVMConfig = files.config
     from openrlhf.models import get_llm_for_sequence_regression
@@ -215,6 +232,9 @@ def train(args, files: argparse.Namespace) -> dict:
     # (its features barely separate chosen from rejected), hence the `normal` option.
     if cfg.head_init == "zero":
         getattr(model, args.ds.value_head_prefix).weight.data.zero_()
+    if args.ds.lora.rank > 0:
+        # PEFT freezes everything but the adapters; the official GVM trains its value head in full.
+        getattr(model, args.ds.value_head_prefix).requires_grad_(True)
     tokenizer = get_tokenizer(args.model.model_name_or_path, model, "right", strategy)
     pad_id = tokenizer.pad_token_id
 
@@ -295,8 +315,7 @@ def train(args, files: argparse.Namespace) -> dict:
         for key, value in report.items():
             writer.add_scalar(f"eval/{key}", value, step)
         writer.close()
-    strategy._unwrap_model(model).config.value_head_prefix = args.ds.value_head_prefix
-    strategy.save_model(model, tokenizer, args.ckpt.output_dir)
+    save_gvm(strategy, model, tokenizer, args)
     return report
 
 

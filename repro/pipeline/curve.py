@@ -22,6 +22,12 @@ class Saves:
 
     train_dir: Path  # the stage's folder: ckpt/global_step<N>_hf, tb/, stage.json
     samples_per_step: int
+    snapshot_dir: Path | None = None  # where the global_step<N>_hf snapshots are read, if not train_dir/ckpt
+                                      # (a LoRA policy's merged snapshots, repro/lora/merge.py)
+
+    @property
+    def snapshots(self) -> Path:
+        return self.snapshot_dir or self.train_dir / "ckpt"
 
 
 def curve_stages(spec: RunSpec, layout: Layout, start: Path, policy: Path, final: list[Stage],
@@ -33,7 +39,7 @@ def curve_stages(spec: RunSpec, layout: Layout, start: Path, policy: Path, final
     for name in spec.eval.curve():
         evaluation = by_name[f"eval-{name}"]
         workdir = layout.stage_dir(f"curve-{name}")
-        args = ["--snapshots", str(saves.train_dir / "ckpt"), "--every", str(spec.eval.every_steps),
+        args = ["--snapshots", str(saves.snapshots), "--every", str(spec.eval.every_steps),
                 "--start", str(start), "--train-dir", str(saves.train_dir),
                 "--samples-per-step", str(saves.samples_per_step), "--final-report", str(evaluation.report),
                 "--out", str(workdir), "--", *template(evaluation.argv, str(policy), evaluation.workdir)]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repro.spec import CheckpointSpec, Resources, RunSpec, TrainSpec
+from repro.spec import CheckpointSpec, LoraSpec, Resources, RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
 from repro.stages.env import stage_env
 
@@ -96,6 +96,17 @@ def train_flags(train: TrainSpec, spec: RunSpec, workdir: Path, run_name: str) -
         "logger.wandb.run_name": run_name,
         **checkpoint_flags(spec.checkpoint, workdir, run_name),
     }
+
+
+def lora_flags(lora: LoraSpec | None) -> dict[str, Any]:
+    """OpenRLHF's --ds.lora.* flags (nothing for full fine-tuning). `all-linear` is PEFT's shorthand only as a
+    bare string, which is OpenRLHF's default; passed as a one-item list it would name a module, so it is left
+    to the default."""
+    if lora is None:
+        return {}
+    targets = None if lora.target_modules == ["all-linear"] else lora.target_modules
+    return {"ds.lora.rank": lora.rank, "ds.lora.alpha": lora.alpha, "ds.lora.dropout": lora.dropout,
+            "ds.lora.target_modules": targets}
 
 
 def snapshot_flags(spec: RunSpec, workdir: Path, stage: str) -> dict[str, Any]:

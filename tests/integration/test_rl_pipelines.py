@@ -256,6 +256,31 @@ def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo,
     assert changed(load_weights(policy_dir / "model"), load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
 
 
+def test_dvpo_with_lora_as_the_official_scripts(dvpo, root):
+    """The official scripts' LoRA: actor r 16 / alpha 32 / dropout 0.05 (the CPU rollout engine mirrors the
+    adapters, so weight sync works), GVM r 8 / alpha 32 with its value head trained in full and saved merged.
+    The policy stage saves the adapter alone; the merge stage's full model is what evaluation reads."""
+    run = run_method(root, "dvpo", "rl.lora.rank=16", "rl.lora.alpha=32", "rl.lora.dropout=0.05",
+                     "methods.dvpo.gvm.lora.rank=8", "methods.dvpo.gvm.lora.alpha=32")
+    assert run["status"] == "completed", run
+    assert [s["name"] for s in run["stages"]] == ["world", "sft", "pairs", "gvm", "policy", "policy-merge", "eval-gold"]
+    assert run["spec"]["rl"]["lora"] == {"rank": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["all-linear"]}
+    gvm_dir = Path(stage(run, "gvm")["workdir"]) / "model"
+    assert not (gvm_dir / "adapter_config.json").exists()  # merged: the frozen actor loads a whole model
+    gvm = load_weights(gvm_dir)
+    assert not any("lora_" in k for k in gvm) and float(gvm["score.weight"].abs().max()) > 0  # zero-init head trained
+    policy_dir = Path(stage(run, "policy")["workdir"])
+    args = json.loads((policy_dir / "effective_args.json").read_text())
+    assert args["ds"]["lora"]["rank"] == 16 and args["ds"]["lora"]["alpha"] == 32
+    assert (policy_dir / "model" / "adapter_config.json").is_file()
+    digest = json.loads((policy_dir / "gvm_digest.json").read_text())
+    assert digest["start"] == digest["end"]  # the GVM stays frozen
+    merged = load_weights(Path(stage(run, "policy-merge")["workdir"]) / "model")
+    sft = load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")
+    assert not any("lora_" in k for k in merged) and changed(merged, sft) > 0
+    assert "gold/reward_mean" in run["metrics"]
+
+
 @pytest.mark.parametrize("method", ["ppo", "grpo", "dvpo"])
 def test_real_policy_stages_listen_and_advertise_on_loopback_only(method, request):
     """Ray has no authentication: a listener on another interface lets the network run code as the user.
