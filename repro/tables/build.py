@@ -15,7 +15,7 @@ from repro.registry import METHODS
 from repro.store import RunRecord, StageMetrics, StageRecord
 from repro.tables.convergence import converged
 from repro.tables.frontier import matched
-from repro.tables.schema import Column, ConvergenceDef, FrontierDef, FrontierMetric, TableDefs
+from repro.tables.schema import Column, ConvergenceDef, FrontierDef, FrontierMetric, PaperRow, TableDefs
 from repro.variants import Group, group_runs, setup_key
 
 SETUP_FINGERPRINTS = ("base_model", "data")
@@ -226,15 +226,29 @@ def efficiency_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
     return tables
 
 
+def paper_row_runs(done: list[RunRecord], prow: PaperRow, device: str | None) -> tuple[list[RunRecord], str | None]:
+    """The runs that reproduce a paper row: its setting and method (and recipe, if named), the recipe as
+    shipped (an ablation is not the paper's method), one record per seed. Runs of several setups never pool
+    into one paper number: the row stays empty, with a note saying how to choose."""
+    runs = [r for r in done if r.setting == prow.setting and r.method == prow.method and not r.variant
+            and (device is None or device_of(r) == device) and (prow.recipe is None or r.recipe == prow.recipe)]
+    groups = group_runs(runs)
+    if len(groups) > 1:
+        recipes = ", ".join(sorted({g.records[0].recipe for g in groups}))
+        return [], (f"{prow.label}: runs of {len(groups)} setups ({recipes}) are not pooled; name one as the "
+                    f"row's `recipe:` in paper/tables.yaml")
+    return (groups[0].records if groups else []), None
+
+
 def paper_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
     done = [r for r in records if r.status == "completed"]
     tables = []
     for key, pdef in defs.paper.items():
         header = ["row"] + [f"{c.display} {part}" for c in pdef.columns for part in ("paper", "ours", "Δ")]
-        rows, reproduced = [], 0
+        rows, reproduced, problems = [], 0, []
         for prow in pdef.rows:
-            runs = [r for r in done if r.setting == prow.setting and r.method == prow.method
-                    and (pdef.device is None or device_of(r) == pdef.device)]
+            runs, problem = paper_row_runs(done, prow, pdef.device)
+            problems += [problem] if problem else []
             reproduced += bool(runs)
             run_values = [{**r.metrics, **efficiency_metrics(r, defs.efficiency.convergence)} for r in runs]
             cells = []
@@ -245,7 +259,7 @@ def paper_tables(records: list[RunRecord], defs: TableDefs) -> list[Table]:
                 cells += [Cell(paper_value, None, 1, col.format) if paper_value is not None else Cell(fmt=col.format),
                           ours, delta]
             rows.append(([prow.label], cells))
-        notes = [f"{reproduced} of {len(pdef.rows)} rows reproduced; '—' = no completed run yet"]
+        notes = [f"{reproduced} of {len(pdef.rows)} rows reproduced; '—' = no completed run yet", *problems]
         tables.append(Table(f"paper-{key}", pdef.title, header, rows, notes))
     return tables
 

@@ -53,6 +53,8 @@ class PaperRow(Strict):
     label: str = Field(description="row label as printed in the paper")
     setting: str | None = Field(description="setting whose runs reproduce the row; null if none can")
     method: str | None = Field(description="method whose runs reproduce the row")
+    recipe: str | None = Field(None, description="only runs of this recipe (as the record names it), where a "
+                                                 "setting has several (e.g. full and LoRA fine-tuning)")
     values: list[float | None] = Field(description="the paper's numbers, one per column")
 
 

@@ -76,6 +76,27 @@ def test_paper_table_shows_paper_numbers_and_deltas():
     assert table3.footnotes[0].startswith("1 of 4 rows reproduced")
 
 
+def test_paper_rows_take_the_recipe_as_shipped_one_record_per_seed_and_never_pool_two_setups():
+    def gpu_dvpo(seed, peak_gib, recipe="paper-base/3b", variant=None, lora=False):
+        r = synthetic_record("dvpo", seed, {}, setting="llama3.2-3b-base-ultrafeedback", device="gpu",
+                             peak_mib=peak_gib * 1024)
+        r.recipe, r.variant = recipe, variant or {}
+        r.spec = {**r.spec, **({"rl": {"lora": {"rank": 16}}} if lora else {})}
+        return r
+
+    def dvpo_3b(records):
+        table3 = {t.key: t for t in paper_tables(records, DEFS)}["paper-table3"]
+        return {lead[0]: cells for lead, cells in table3.rows}["DVPO-3B"][1], table3.footnotes
+
+    rerun = gpu_dvpo(0, 30)
+    rerun.updated_at = "2026-03-01T00:00:00+00:00"  # seed 0 again, later: it replaces the first
+    ours, _ = dvpo_3b([gpu_dvpo(0, 20), rerun, gpu_dvpo(1, 40), gpu_dvpo(2, 90, variant={"rl.kl_coef": 0.5})])
+    assert ours.n == 2 and ours.mean == pytest.approx(35.0)  # seeds 0 (the rerun) and 1; the ablation left out
+    ours, notes = dvpo_3b([gpu_dvpo(0, 20), gpu_dvpo(0, 10, recipe="paper-base/3b-lora", lora=True)])
+    assert ours.mean is None
+    assert any("DVPO-3B: runs of 2 setups (paper-base/3b, paper-base/3b-lora) are not pooled" in n for n in notes)
+
+
 def test_csv_holds_raw_numbers():
     text = to_csv(scores_table("imdb", fixed_records(), DEFS))
     header, *rows = text.splitlines()
