@@ -52,6 +52,12 @@ def official_chunk_rows() -> int | None:
 class FrozenValueActor(BaseModelActor):
     def init_model_from_pretrained(self, strategy, pretrain, max_steps=None):
         self._setup_distributed(strategy)
+        self.load(strategy, pretrain)
+
+    def load(self, strategy, pretrain) -> None:
+        """The GVM behind an eval-only engine, in a process whose distributed setup is done (its own, or the
+        reference model's when both frozen models share one process: dvpo/frozen_pair.py)."""
+        self.strategy = strategy
         args = strategy.args
         model = get_llm_for_sequence_regression(
             pretrain, "critic",

@@ -10,3 +10,4 @@ DIGEST_ENV = "REPRO_GVM_DIGEST"  # where the frozen GVM actor writes its paramet
 VALUE_WHITENING_ENV = "REPRO_DVPO_VALUE_WHITENING"  # "official_chunk:<rows>" (unset: the batch, in the hook)
 ADVANTAGE_WHITENING_ENV = "REPRO_DVPO_ADVANTAGE_WHITENING"  # "trl" (unset: OpenRLHF's own)
 GVM_CONTEXT_ENV = "REPRO_DVPO_GVM_CONTEXT"  # "<k>:<budget>": trajectory conditioning in the frozen actor (unset: none)
+FROZEN_MODELS_ENV = "REPRO_DVPO_FROZEN_MODELS"  # "one_process": reference and GVM share one actor (unset: separate)

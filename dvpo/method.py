@@ -10,7 +10,8 @@ from pydantic import Field
 
 from baselines.rl import RayPPOMethod, RLMethodConfig, RLPlan, finish_policy, ray_ppo_stage
 from dvpo.gvm.config import GVMConfig
-from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, DIGEST_ENV, GVM_CONTEXT_ENV, MODE_ENV, VALUE_WHITENING_ENV
+from dvpo.hook_env import (ADVANTAGE_WHITENING_ENV, DIGEST_ENV, FROZEN_MODELS_ENV, GVM_CONTEXT_ENV, MODE_ENV,
+                           VALUE_WHITENING_ENV)
 from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
@@ -36,6 +37,10 @@ class DVPOConfig(RLMethodConfig):
     advantage_whitening: Literal["openrlhf", "trl"] = Field(
         "openrlhf", description="advantages whitened by OpenRLHF (biased variance) or by TRL's masked_whiten "
                                 "(unbiased masked variance, the official code)")
+    frozen_models: Literal["separate", "one_process"] = Field(
+        "separate", description="the reference policy and the frozen GVM in Ray actors of their own (separate), "
+                                "or both in one process (one_process: one runtime less; they then run one after "
+                                "the other). Without a reference (rl.kl_coef 0) the GVM keeps its own actor")
     gamma: float = Field(1.0, gt=0, le=1, description="GAE discount over the frozen values")
     lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda over the frozen values")
 
@@ -79,6 +84,8 @@ def frozen_gvm_env(cfg: DVPOConfig) -> dict[str, str]:
         env[ADVANTAGE_WHITENING_ENV] = "trl"
     if cfg.gvm.context_trajectories:  # the frozen GVM is read as it was trained: with k trajectories of context
         env[GVM_CONTEXT_ENV] = f"{cfg.gvm.context_trajectories}:{cfg.gvm.context_max_tokens}"
+    if cfg.frozen_models == "one_process":
+        env[FROZEN_MODELS_ENV] = "one_process"
     return env
 
 
@@ -98,7 +105,7 @@ class DVPO(RayPPOMethod):
         policy_dir = layout.stage_dir("policy")
         plan = RLPlan(
             estimator="gae", n_samples_per_prompt=cfg.n_samples_per_prompt, reward_func=ZERO_REWARD,
-            critic=gvm_model, inputs=[str(gvm_model)],
+            critic=gvm_model, inputs=[str(gvm_model)], critic_with_reference=cfg.frozen_models == "one_process",
             extra_flags={
                 "critic.save_value_network": True,  # the frozen actor records its final digest on save
                 "algo.advantage.gamma": cfg.gamma,

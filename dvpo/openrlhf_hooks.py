@@ -5,6 +5,9 @@
    the critic's place (and only there).
 2. `RemoteExperienceMaker.compute_advantages_and_returns` turns rewards and values into
    advantages inside the PPOTrainer actor: wrapped to apply DVPO's advantage mode.
+4. With methods.dvpo.frozen_models: one_process, train_ppo_ray's `RayActorGroup` and `ReferenceModelActor`
+   (launcher names it imports when it runs) build the reference group of FrozenPairActor and hand the
+   critic group out as a view onto it (dvpo/frozen_pair.py).
 3. `train_rm`'s argument parser is built inline under `__main__`: `train_rm_args` runs it and
    captures the namespace at `hierarchize`, so GVM pretraining takes exactly the reward model's
    flags and defaults (same DeepSpeed and optimizer settings) without copying the parser.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, MODE_ENV, VALUE_WHITENING_ENV
+from dvpo.hook_env import ADVANTAGE_WHITENING_ENV, FROZEN_MODELS_ENV, MODE_ENV, VALUE_WHITENING_ENV
 from repro.versions import require_openrlhf
 
 
@@ -121,6 +124,10 @@ def install() -> None:
     (dvpo/hook_env.py)."""
     check_version()
     use_frozen_value_actor()
+    if os.environ.get(FROZEN_MODELS_ENV) == "one_process":
+        from dvpo import frozen_pair
+
+        frozen_pair.install()
     use_frozen_value_advantages(os.environ.get(MODE_ENV, "gae_frozen_v"),
                                 values_whitened=bool(os.environ.get(VALUE_WHITENING_ENV)),
                                 trl_advantages=os.environ.get(ADVANTAGE_WHITENING_ENV) == "trl")

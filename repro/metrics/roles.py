@@ -17,6 +17,7 @@ ACTOR_ROLES = {
     "ReferenceModelActor": "reference",
     "CriticModelActor": "critic",
     "FrozenValueActor": "gvm",
+    "FrozenPairActor": "reference_gvm",  # DVPO's reference and GVM in one process (dvpo/frozen_pair.py)
     "RewardModelActor": "reward_model",
     "RolloutRayActor": "rollout",
     "LLMRayActor": "rollout",

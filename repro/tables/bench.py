@@ -129,7 +129,8 @@ def train_stage_table(rows: list[BenchRow]) -> Table:
                  f"{model})", header, body, notes)
 
 
-MODEL_ROLES = ("actor", "critic", "gvm", "reference", "reward_model", "rollout")
+MODEL_ROLES = ("actor", "critic", "gvm", "reference", "reference_gvm", "reward_model", "rollout")
+MODELS_IN_ROLE = {"reference_gvm": 2}  # one process holding DVPO's two frozen models
 
 
 def role_models(row: BenchRow) -> list[RoleModel]:
@@ -137,7 +138,8 @@ def role_models(row: BenchRow) -> list[RoleModel]:
     (true of the worlds here: critic, reward model and GVM are the SFT backbone with a value head)."""
     stage = row.train_stage()
     seen = stage.metrics.roles if stage else {}
-    return [RoleModel(role, row.params or 0, role in TRAINED_ROLES) for role in MODEL_ROLES if role in seen]
+    return [RoleModel(role, (row.params or 0) * MODELS_IN_ROLE.get(role, 1), role in TRAINED_ROLES)
+            for role in MODEL_ROLES if role in seen]
 
 
 def steps_of(stage: StageRecord) -> int | None:

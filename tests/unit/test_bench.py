@@ -136,3 +136,15 @@ def test_role_and_prediction_tables_hand_case():
     # (8+2+2+4)/(8+8+2+2+4) CPU-s per step
     assert [c.mean for c in rows["dvpo"]] == pytest.approx([20 / 36, 800 / 1200, 0.6, 16 / 24])
     assert [c.mean for c in rows["ppo"]] == pytest.approx([1.0] * 4)
+
+
+def test_one_process_frozen_pair_is_predicted_as_two_frozen_models():
+    from repro.tables.bench import prediction_table, roles_table
+
+    ppo = role_row("ppo", {"actor": (400, 8.0), "critic": (400, 8.0), "reference": (200, 2.0),
+                           "reward_model": (200, 2.0), "trainer": (100, 4.0)})
+    lean = role_row("dvpo", {"actor": (400, 8.0), "reference_gvm": (300, 4.0), "trainer": (100, 4.0)})
+    roles = {tuple(lead): cells for lead, cells in roles_table([ppo, lean]).rows}
+    assert roles[("dvpo", "reference_gvm")][3].mean == pytest.approx(2 * 2 * 1e6 / 2**20)  # 2 models x 2 B/param
+    rows = {lead[0]: cells for lead, cells in prediction_table([ppo, lean]).rows}
+    assert [c.mean for c in rows["dvpo"]] == pytest.approx([20 / 36, 700 / 1200, 0.6, 16 / 24])

@@ -14,6 +14,7 @@ def test_role_of_ray_titles_daemons_and_the_rest():
     assert role_of(["ray::ReferenceModelActor"], False) == "reference"
     assert role_of(["ray::CriticModelActor.append"], False) == "critic"
     assert role_of(["ray::FrozenValueActor.forward"], False) == "gvm"
+    assert role_of(["ray::FrozenPairActor.execute_batch"], False) == "reference_gvm"
     assert role_of(["ray::RewardModelActor"], False) == "reward_model"
     assert role_of(["ray::RolloutRayActor.generate_responses"], False) == "rollout"
     assert role_of(["ray::PPOTrainer.fit"], False) == "trainer"
@@ -33,6 +34,9 @@ def test_role_totals_keep_peaks_of_sums_and_last_cpu_per_process():
 
 
 TITLED = "import sys, time; x = bytearray({mb} << 20); t = time.time()\nwhile time.time() - t < {s}: {work}"
+# A fixed amount of CPU work (~1 CPU-second), then a pause so the sampler reads the final total: the actor's
+# CPU-seconds do not depend on how busy the machine's other cores are.
+BUSY = "import time; x = bytearray(120 << 20); s = 0\nfor i in range(20_000_000): s += i\ntime.sleep(0.5)"
 
 
 def test_the_sampler_attributes_a_real_process_tree_by_title():
@@ -40,7 +44,7 @@ def test_the_sampler_attributes_a_real_process_tree_by_title():
     an idle 'rollout' holding 10 MiB. The sampler credits memory and CPU to each by title."""
     script = (f"import subprocess, sys\n"
               f"busy = ['bash', '-c', 'exec -a ray::PolicyModelActor.fit {sys.executable} -c \"$0\"', "
-              f"{TITLED.format(mb=120, s=1.5, work='pass')!r}]\n"
+              f"{BUSY!r}]\n"
               f"idle = ['bash', '-c', 'exec -a ray::RolloutRayActor {sys.executable} -c \"$0\"', "
               f"{TITLED.format(mb=10, s=1.5, work='time.sleep(0.05)')!r}]\n"
               "procs = [subprocess.Popen(busy), subprocess.Popen(idle)]\n"
@@ -52,5 +56,5 @@ def test_the_sampler_attributes_a_real_process_tree_by_title():
     roles = sampler.metrics().roles
     assert {"driver", "actor", "rollout"} <= roles.keys()
     assert roles["actor"].peak_pss_mib > 100 and 5 < roles["rollout"].peak_pss_mib < 60
-    assert roles["actor"].cpu_s > 0.8 and roles["rollout"].cpu_s < 0.5
+    assert roles["actor"].cpu_s > 0.6 and roles["rollout"].cpu_s < 0.5
     assert sampler.metrics().cpu_s >= roles["actor"].cpu_s
