@@ -49,10 +49,12 @@ class RLPlan:
     extra_flags: dict[str, Any] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
+    critic_with_reference: bool = False  # the critic's model lives in the reference's actors (dvpo/frozen_pair.py)
 
     def model_groups(self, kl_coef: float) -> int:
         """Ray model groups: actor and rollout engine, plus reference, critic and reward model if present."""
-        return 2 + (kl_coef > 0) + (self.critic is not None) + (self.reward_model is not None)
+        shared = self.critic_with_reference and kl_coef > 0
+        return 2 + (kl_coef > 0) + (self.critic is not None and not shared) + (self.reward_model is not None)
 
 
 def placement_flags(resources: Resources, rl: RLSpec) -> dict[str, Any]:

@@ -37,10 +37,11 @@ class DVPOConfig(RLMethodConfig):
     advantage_whitening: Literal["openrlhf", "trl"] = Field(
         "openrlhf", description="advantages whitened by OpenRLHF (biased variance) or by TRL's masked_whiten "
                                 "(unbiased masked variance, the official code)")
-    frozen_models: Literal["separate", "one_process"] = Field(
-        "separate", description="the reference policy and the frozen GVM in Ray actors of their own (separate), "
-                                "or both in one process (one_process: one runtime less; they then run one after "
-                                "the other). Without a reference (rl.kl_coef 0) the GVM keeps its own actor")
+    frozen_models: Literal["one_process", "separate"] = Field(
+        "one_process", description="the reference policy and the frozen GVM both in one process (one_process: one "
+                                   "Python/torch/DeepSpeed runtime less, the same numbers bit for bit; their forward "
+                                   "passes run one after the other), or each in a Ray actor of its own (separate, "
+                                   "OpenRLHF's layout). Without a reference (rl.kl_coef 0) the GVM has its own actor")
     gamma: float = Field(1.0, gt=0, le=1, description="GAE discount over the frozen values")
     lambd: float = Field(0.95, ge=0, le=1, description="GAE lambda over the frozen values")
 

@@ -223,7 +223,7 @@ def test_dvpo_gvm_learns_and_stays_frozen(dvpo):
 def test_dvpo_runs_without_reward_model_or_critic(dvpo):
     policy_dir = Path(stage(dvpo, "policy")["workdir"])
     log = (policy_dir / "log.txt").read_text()
-    assert "(FrozenValueActor pid=" in log
+    assert "(FrozenPairActor pid=" in log  # the reference and the frozen GVM, in one process by default
     assert "(CriticModelActor pid=" not in log and "(RewardModelActor pid=" not in log
     args = json.loads((policy_dir / "effective_args.json").read_text())
     assert args["reward"]["model_name_or_path"] is None
@@ -254,6 +254,23 @@ def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo,
     plain = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
     assert "context" not in plain and plain["start"] != digest["start"]
     assert changed(load_weights(policy_dir / "model"), load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
+
+
+def test_dvpo_with_both_frozen_models_in_one_process_gives_the_same_run_as_separate_actors(dvpo, root):
+    """The default methods.dvpo.frozen_models=one_process (the reference and the frozen GVM share one Ray actor,
+    one runtime less) against OpenRLHF's own layout, separate: same inputs, same numerics, so the same policy bit
+    for bit and the same GVM digest."""
+    run = run_method(root, "dvpo", "methods.dvpo.frozen_models=separate")
+    assert run["status"] == "completed", run
+    assert "(FrozenValueActor pid=" in (Path(stage(run, "policy")["workdir"]) / "log.txt").read_text()
+    one, separate = (stage(r, "policy")["metrics"]["roles"] for r in (dvpo, run))
+    assert "reference_gvm" in one and not {"reference", "gvm"} & one.keys(), sorted(one)
+    assert {"reference", "gvm"} <= separate.keys() and "reference_gvm" not in separate
+    policy_dir, separate_dir = (Path(stage(r, "policy")["workdir"]) for r in (dvpo, run))
+    digest, other = (json.loads((d / "gvm_digest.json").read_text()) for d in (policy_dir, separate_dir))
+    assert digest["start"] == digest["end"] == other["start"] == other["end"]
+    assert changed(load_weights(policy_dir / "model"), load_weights(separate_dir / "model")) == 0
+    assert run["metrics"]["gold/reward_mean"] == dvpo["metrics"]["gold/reward_mean"]
 
 
 def test_dvpo_with_lora_as_the_official_scripts(dvpo, root):

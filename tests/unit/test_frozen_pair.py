@@ -63,8 +63,8 @@ def test_one_process_plan_sets_the_hook_and_asks_ray_for_one_model_group_less(re
                                              results_root=results_root).stages}
         return stages["policy"]
 
-    separate, one = policy(), policy("methods.dvpo.frozen_models=one_process")
+    one, separate = policy(), policy("methods.dvpo.frozen_models=separate")  # one_process is the default
     assert "REPRO_DVPO_FROZEN_MODELS" not in separate.env and one.env["REPRO_DVPO_FROZEN_MODELS"] == "one_process"
     assert one.ray_gpus_per_node == separate.ray_gpus_per_node - 1
-    no_reference = policy("methods.dvpo.frozen_models=one_process", "rl.kl_coef=0")
+    no_reference = policy("rl.kl_coef=0")
     assert no_reference.ray_gpus_per_node == one.ray_gpus_per_node  # no reference: the GVM keeps its actor
