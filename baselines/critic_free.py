@@ -16,6 +16,7 @@ from repro.layout import Layout
 from repro.pipeline import Pipeline
 from repro.spec import RunSpec
 from repro.stages import Stage
+from repro.stages.openrlhf import HOOKS_ENV
 
 
 class GroupConfig(RLMethodConfig):
@@ -34,7 +35,7 @@ class CriticFree(RayPPOMethod):
         rm = pipe.add_reward_model(pipe.add_pairs())
         plan = RLPlan(estimator=self.estimator, n_samples_per_prompt=cfg.n_samples_per_prompt,
                       reward_model=rm.model, inputs=[str(rm.model)],
-                      extra_env={"REPRO_HOOKS": self.hooks} if self.hooks else {})
+                      extra_env={HOOKS_ENV: self.hooks} if self.hooks else {})
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["rm"])
         return finish_policy(spec, layout, pipe, policy)
 

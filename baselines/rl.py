@@ -17,15 +17,14 @@ from pydantic import Field
 
 from repro.errors import RecipeError
 from repro.layout import Layout
+from repro.lora import SYNC_HOOK
 from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.pipeline.curve import Saves
 from repro.spec import Resources, RLSpec, RunSpec, Strict
-from repro.launch.openrlhf_entry import HOOKS_ENV
-from repro.lora import SYNC_HOOK
 from repro.stages import Stage, python_stage
 from repro.stages.env import stage_env
-from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, REQUIRES, attention, lora_flags, prompt_flags,
+from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, HOOKS_ENV, REQUIRES, attention, lora_flags, prompt_flags,
                                    ray_prefix, render_flags, snapshot_flags)
 
 RL_REQUIRES = REQUIRES + ["ray"]

@@ -17,7 +17,7 @@ from repro.pipeline import Pipeline
 from repro.pipeline.reward_model import RewardModel
 from repro.spec import RunSpec, section_digest
 from repro.stages import Stage, TokenCount
-from repro.stages.openrlhf import lora_flags, train_flags, trainer_stage
+from repro.stages.openrlhf import HOOKS_ENV, lora_flags, train_flags, trainer_stage
 from repro.worlds import PairFiles
 
 ZERO_REWARD = Path(__file__).parent / "zero_reward.py"
@@ -112,7 +112,7 @@ class DVPO(RayPPOMethod):
                 "algo.advantage.gamma": cfg.gamma,
                 "algo.advantage.lambd": cfg.lambd,
             },
-            extra_env={"REPRO_HOOKS": "dvpo.openrlhf_hooks:install", MODE_ENV: cfg.advantage,
+            extra_env={HOOKS_ENV: "dvpo.openrlhf_hooks:install", MODE_ENV: cfg.advantage,
                        DIGEST_ENV: str(policy_dir / "gvm_digest.json"), **frozen_gvm_env(cfg)},
         )
         policy = ray_ppo_stage(spec, layout, pipe, plan, "policy", needs=["gvm"])

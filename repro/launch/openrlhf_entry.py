@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from pathlib import Path
 
 from repro.stages.openrlhf import EFFECTIVE_ARGS_ENV as ENV_VAR
+from repro.stages.openrlhf import HOOKS_ENV
 
 
 def to_plain(value):
@@ -92,7 +93,6 @@ def seed_worker() -> None:
         seed_everything(int(os.environ[SEED_ENV]))
 
 
-HOOKS_ENV = "REPRO_HOOKS"
 
 
 def run_hooks() -> None:

@@ -215,6 +215,7 @@ srun --unbuffered --output <results>/runs/llama3-8b-base-ultrafeedback-dvpo-s0-5
 #   export PYTHONUNBUFFERED=1
 #   export REPRO_DVPO_ADVANTAGE=gae_frozen_v
 #   export REPRO_DVPO_ADVANTAGE_WHITENING=trl
+#   export REPRO_DVPO_FROZEN_MODELS=one_process
 #   export REPRO_DVPO_VALUE_WHITENING=official_chunk:1
 #   export REPRO_EFFECTIVE_ARGS=<results>/runs/llama3-8b-base-ultrafeedback-dvpo-s0-520b09aea4/stages/policy/effective_args.json
 #   export REPRO_GVM_DIGEST=<results>/runs/llama3-8b-base-ultrafeedback-dvpo-s0-520b09aea4/stages/policy/gvm_digest.json

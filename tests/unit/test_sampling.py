@@ -50,10 +50,15 @@ def test_filter_logits_hand_computed():
 def tiny_model():
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    # One torch thread, as in the rollout engine's process (repro/cpu/run.py): with more, how a matmul splits
+    # its work may vary between calls on a busy machine, and batch invariance is only promised for one.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=97, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128)
-    return LlamaForCausalLM(config).eval()
+    yield LlamaForCausalLM(config).eval()
+    torch.set_num_threads(threads)
 
 
 def sample(model, prompts, order, rows=8):
