@@ -22,7 +22,7 @@ def archive_records(records: list[RunRecord], dest: Path) -> list[Path]:
         if r.status != "completed" or (r.run_id in kept and kept[r.run_id].updated_at >= r.updated_at):
             continue
         path = dest / "runs" / r.run_id / "record.json"
-        atomic_write_text(path, r.model_dump_json(indent=2) + "\n")
+        atomic_write_text(path, r.model_dump_json() + "\n")  # compact: committed, ~20 KB a run
         written.append(path)
     return written
 

@@ -7,7 +7,7 @@ they are. Runs whose base-model or data fingerprints differ are refused unless a
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from repro.errors import ReproError
@@ -94,8 +94,12 @@ def setup_footnotes(records: list[RunRecord]) -> list[str]:
     notes = []
     prints = sorted({", ".join(f"{k} {r.fingerprints.get(k, '?')}" for k in SETUP_FINGERPRINTS) for r in records})
     notes.append("fingerprints: " + " | ".join(prints))
-    hardware = sorted({hardware_of(r) for r in records})
-    notes.append("hardware: " + " | ".join(hardware))
+    hardware = Counter(hardware_of(r) for r in records)
+    if len(hardware) == 1:
+        notes.append(f"hardware: {next(iter(hardware))}")
+    else:  # another CPU or GPU kind computes other numbers from the same seed: say how the runs split
+        notes.append("hardware (runs of several machine kinds pooled; the same seed gives other numbers on each): "
+                     + " | ".join(f"{h}: {n} runs" for h, n in sorted(hardware.items())))
     engines = sorted({r.rollout_engine or "none" for r in records})
     notes.append("rollout-engine memory setting: " + " | ".join(engines))
     return notes

@@ -97,6 +97,14 @@ def test_paper_rows_take_the_recipe_as_shipped_one_record_per_seed_and_never_poo
     assert any("DVPO-3B: runs of 2 setups (paper-base/3b, paper-base/3b-lora) are not pooled" in n for n in notes)
 
 
+def test_runs_of_several_machine_kinds_are_counted_in_the_footnote():
+    recs = fixed_records()
+    recs[0].env = {**recs[0].env, "cpu": "Other CPU"}
+    (note,) = [n for n in scores_table("imdb", recs, DEFS).footnotes if n.startswith("hardware")]
+    assert "several machine kinds" in note
+    assert "CPU: Other CPU (2 cores): 1 runs | CPU: Test CPU (2 cores): 5 runs" in note
+
+
 def test_csv_holds_raw_numbers():
     text = to_csv(scores_table("imdb", fixed_records(), DEFS))
     header, *rows = text.splitlines()
