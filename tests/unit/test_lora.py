@@ -36,6 +36,14 @@ def test_dvpo_plan_trains_adapters_merges_them_and_evaluates_the_merged_policy(r
     assert plan.layout.run_id != plain.layout.run_id  # a LoRA run is its own variant
 
 
+def test_a_lora_learning_curve_reads_the_merged_snapshots(results_root):
+    plan = plan_run("dvpo", "imdb/smoke", overrides=(*OFFICIAL, "eval.every_steps=1"), results_root=results_root)
+    stages = {s.name: s for s in plan.stages}
+    curve = stages["curve-gold"].argv
+    assert curve[curve.index("--snapshots") + 1] == f"{stages['policy-merge'].workdir}/ckpt"
+    assert curve[curve.index("--train-dir") + 1] == stages["policy"].workdir  # timings: the training stage's
+
+
 def test_lora_is_refused_where_openrlhf_cannot_train_it(results_root):
     with pytest.raises(RecipeError, match="critic"):
         plan_run("ppo", "imdb/smoke", overrides=("rl.lora.rank=16",), results_root=results_root)
