@@ -109,7 +109,9 @@ def hardware_of(record: RunRecord) -> str:
     gpus = record.env.get("gpus") or []
     if gpus:
         return f"{len(gpus)}x {gpus[0]}"
-    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores)"
+    flags = record.env.get("cpu_flags") or []  # narrowest first: the last is the widest; older records lack them
+    widest = f", {flags[-1]}" if flags else ""
+    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores{widest})"
 
 
 def device_of(record: RunRecord) -> str:

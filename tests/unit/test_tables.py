@@ -3,7 +3,7 @@
 import pytest
 
 from repro.errors import ReproError
-from repro.tables.build import Cell, build_all, efficiency_tables, paper_tables, scores_table
+from repro.tables.build import Cell, build_all, efficiency_tables, hardware_of, paper_tables, scores_table
 from repro.tables.render import to_csv, to_latex, to_markdown
 from repro.tables.schema import load_table_defs
 from repro.tables.synthetic import synthetic_record
@@ -103,6 +103,16 @@ def test_runs_of_several_machine_kinds_are_counted_in_the_footnote():
     (note,) = [n for n in scores_table("imdb", recs, DEFS).footnotes if n.startswith("hardware")]
     assert "several machine kinds" in note
     assert "CPU: Other CPU (2 cores): 1 runs | CPU: Test CPU (2 cores): 5 runs" in note
+
+
+def test_cpu_flags_name_the_kernel_instruction_sets_and_tables_show_the_widest():
+    from repro.envinfo import cpu_flags
+
+    info = "processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512bw amx_tile\nprocessor : 1\nflags : fpu\n"
+    assert cpu_flags(info) == ["fma", "avx2", "avx512f", "avx512bw", "amx_tile"] and cpu_flags("") == []
+    rec = fixed_records()[0]
+    rec.env = {**rec.env, "cpu_flags": ["fma", "avx2"]}
+    assert hardware_of(rec) == "CPU: Test CPU (2 cores, avx2)"
 
 
 def test_csv_holds_raw_numbers():
