@@ -1,0 +1,1 @@
+"""Baselines rendered as OpenRLHF commands: one file per method, one registry line each."""

@@ -1,0 +1,73 @@
+"""Which role each process of a stage plays, from its command line, and the per-role totals the sampler keeps.
+
+Ray titles an actor's worker process `ray::<ActorClass>` (`ray::<ActorClass>.<method>` while it runs one), so
+OpenRLHF's model groups are told apart by class: the policy (PolicyModelActor), the reference, the critic, the
+reward model, DVPO's frozen GVM (FrozenValueActor, in the critic's place), the rollout engine and the PPO
+trainer loop (PPOTrainer: experience making, advantages). The stage's own process is the driver; Ray's own
+daemons and idle workers are `ray`; anything else (DeepSpeed's compiler, a tokenizer pool) is `other`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+ACTOR_ROLES = {
+    "PolicyModelActor": "actor",
+    "ReferenceModelActor": "reference",
+    "CriticModelActor": "critic",
+    "FrozenValueActor": "gvm",
+    "FrozenPairActor": "reference_gvm",  # DVPO's reference and GVM in one process (dvpo/frozen_pair.py)
+    "RewardModelActor": "reward_model",
+    "RolloutRayActor": "rollout",
+    "LLMRayActor": "rollout",
+    "PPOTrainer": "trainer",
+    "PPOTrainerAsync": "trainer",
+}
+RAY_DAEMONS = ("raylet", "gcs_server", "dashboard", "log_monitor", "monitor.py", "runtime_env", "ray_client_server")
+ROLES = ("driver", *dict.fromkeys(ACTOR_ROLES.values()), "ray", "other")
+
+
+def role_of(cmdline: list[str], is_root: bool) -> str:
+    """A process's role from its command line (Ray rewrites a worker's to its title)."""
+    if is_root:
+        return "driver"
+    text = " ".join(cmdline)
+    if text.startswith("ray::"):
+        actor = text[len("ray::"):].split()[0].split(".")[0]
+        return ACTOR_ROLES.get(actor, "ray")
+    if any(daemon in text for daemon in RAY_DAEMONS) or "default_worker.py" in text:
+        return "ray"
+    return "other"
+
+
+@dataclass
+class RoleTotals:
+    """Per role: the peak of its processes' summed memory over the readings, and the CPU-seconds they used.
+
+    A worker's title changes once it becomes an actor (`ray::IDLE` -> `ray::PolicyModelActor`), so each reading
+    takes the role afresh; CPU-seconds are each process's cumulative user+system time at its last reading,
+    credited to its last role."""
+
+    peak_pss: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    peak_gpu_mib: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cpu_by_pid: dict[int, tuple[str, float]] = field(default_factory=dict)
+
+    def reading(self, procs: list[tuple[int, str, int, float]], gpu_mib_by_pid: dict[int, float] | None = None) -> None:
+        """procs: (pid, role, pss bytes, cpu seconds so far) for every process of the tree at one instant."""
+        pss, gpu = defaultdict(int), defaultdict(float)
+        for pid, role, mem, cpu in procs:
+            pss[role] += mem
+            if gpu_mib_by_pid:
+                gpu[role] += gpu_mib_by_pid.get(pid, 0.0)
+            self.cpu_by_pid[pid] = (role, cpu)
+        for role, mem in pss.items():
+            self.peak_pss[role] = max(self.peak_pss[role], mem)
+        for role, mib in gpu.items():
+            self.peak_gpu_mib[role] = max(self.peak_gpu_mib[role], mib)
+
+    def cpu_s(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for role, cpu in self.cpu_by_pid.values():
+            out[role] += cpu
+        return dict(out)

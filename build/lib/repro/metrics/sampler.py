@@ -1,0 +1,104 @@
+"""ResourceSampler: polls a process tree for RSS and GPU memory while a stage runs.
+
+Every stage of every method is wrapped by this same class, so memory and time are
+measured one way. RSS is summed over the whole tree (Ray and DeepSpeed spawn workers); PSS,
+GPU memory and CPU-seconds are also kept per role (repro/metrics/roles.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+from repro.metrics.nvml import Nvml
+from repro.metrics.roles import ROLES, RoleTotals, role_of
+from repro.store import RoleUsage, StageMetrics
+
+
+def tree_reading(pid: int) -> tuple[int, int, list[tuple[int, str, int, float]]]:
+    """(RSS, PSS, per process (pid, role, PSS, CPU-seconds)) over a process tree. RSS double-counts pages that
+    forked workers share (OpenRLHF's datasets.map forks 8); PSS splits them fairly."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0, []
+    rss, pss, rows = 0, 0, []
+    for p in procs:
+        try:
+            info, cpu = p.memory_full_info(), p.cpu_times()
+            mine = getattr(info, "pss", info.rss)
+            rss += info.rss
+            pss += mine
+            rows.append((p.pid, role_of(p.cmdline(), p.pid == pid), mine, cpu.user + cpu.system))
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return rss, pss, rows
+
+
+class ResourceSampler:
+    def __init__(self, pid: int, device: str, interval_s: float = 0.2):
+        self.pid, self.device, self.interval_s = pid, device, interval_s
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.peak_gpu: dict[str, float] = {}
+        self.peak_gpu_proc: float | None = None
+        self.samples = 0
+        self.roles = RoleTotals()
+        self._nvml = Nvml.open()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._t0 = 0.0
+        self.wall_s = 0.0
+
+    def __enter__(self) -> "ResourceSampler":
+        self._t0 = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.wall_s = time.perf_counter() - self._t0
+
+    def wall_s_so_far(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.interval_s):
+                return
+
+    def sample(self) -> None:
+        rss, pss, rows = tree_reading(self.pid)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
+        by_pid = None
+        if self._nvml:
+            for dev, used in self._nvml.used_mib().items():
+                self.peak_gpu[dev] = max(self.peak_gpu.get(dev, 0.0), used)
+            by_pid = self._nvml.process_mib_by_pid({r[0] for r in rows})
+            self.peak_gpu_proc = max(self.peak_gpu_proc or 0.0, sum(by_pid.values()))
+        self.roles.reading(rows, by_pid)
+        self.samples += 1
+
+    def metrics(self, tokens: float | None = None) -> StageMetrics:
+        return StageMetrics(
+            device=self.device,
+            wall_s=round(self.wall_s, 3),
+            peak_rss_mib=round(self.peak_rss / 2**20, 1),
+            peak_pss_mib=round(self.peak_pss / 2**20, 1),
+            peak_gpu_mem_mib={k: round(v, 1) for k, v in self.peak_gpu.items()},
+            peak_gpu_proc_mib=None if self.peak_gpu_proc is None else round(self.peak_gpu_proc, 1),
+            tokens=tokens,
+            tokens_per_s=round(tokens / self.wall_s, 1) if tokens and self.wall_s > 0 else None,
+            samples=self.samples,
+            cpu_s=round(sum(cpu.values()), 2) if (cpu := self.roles.cpu_s()) else None,
+            roles={role: RoleUsage(peak_pss_mib=round(self.roles.peak_pss[role] / 2**20, 1),
+                                   peak_gpu_mib=round(self.roles.peak_gpu_mib[role], 1) if self._nvml else None,
+                                   cpu_s=round(cpu.get(role, 0.0), 2))
+                   for role in ROLES if role in self.roles.peak_pss},
+        )

@@ -1,0 +1,1 @@
+"""Tables from run records: declarative definitions (paper/tables.yaml) -> one builder -> renderers."""
