@@ -72,7 +72,13 @@ def test_a_stop_signal_stops_the_stage_and_records_interrupted(tmp_path, sig, co
     launcher = launch(tmp_path, 60)
     procs = stage_tree(launcher)
     os.kill(launcher.pid, sig)
-    assert launcher.wait(timeout=60) == code
+    try:  # communicate, not wait: a launcher blocked on a full stderr pipe would look like a hang
+        _, err = launcher.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        tail = launcher.communicate()[1][-2000:]
+        pytest.fail(f"the launcher did not stop within 90 s of signal {sig}; its stderr ends: {tail}")
+    assert launcher.returncode == code, err[-2000:]
     assert gone(procs), "a stage process outlived the run"
     saved = load_record(tmp_path / "record.json")
     assert saved.status == "interrupted" and saved.stage("slow").status == "interrupted"
