@@ -1,1 +1,0 @@
-"""Baselines rendered as OpenRLHF commands: one file per method, one registry line each."""

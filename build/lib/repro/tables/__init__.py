@@ -1,1 +1,0 @@
-"""Tables from run records: declarative definitions (paper/tables.yaml) -> one builder -> renderers."""
