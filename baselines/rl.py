@@ -116,17 +116,8 @@ def check_rollout_batches(spec: RunSpec) -> None:
             f"{max(rl.rollout_samples // actors, 1)} or raise rl.rollout_samples")
 
 
-def check_lora(spec: RunSpec) -> None:
-    """A LoRA actor's weights are merged one by one on their way to the rollout engine (repro/lora/sync.py),
-    which needs whole parameters on the sending rank."""
-    if spec.rl.lora is not None and spec.rl.zero_stage == 3:
-        raise RecipeError("rl.lora needs rl.zero_stage 0, 1 or 2: the actor's merged weights are sent to the "
-                          "rollout engine one parameter at a time, and ZeRO-3 partitions them")
-
-
 def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) -> dict[str, Any]:
     check_rollout_batches(spec)
-    check_lora(spec)
     rl, gen = spec.rl, spec.generation
     prompts = rl.rollout_samples // plan.n_samples_per_prompt
     flags: dict[str, Any] = {
@@ -160,7 +151,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "algo.kl.estimator": "k1",
         "ds.zero_stage": rl.zero_stage,
         "ds.param_dtype": rl.param_dtype,
-        **lora_flags(rl.lora),
+        **lora_flags(rl.lora, rl.zero_stage, "rl"),
         "ckpt.output_dir": workdir / "model",
         "ckpt.path": workdir / "ckpt",
         "logger.tensorboard_dir": workdir / "tb",

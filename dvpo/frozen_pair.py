@@ -48,14 +48,14 @@ class ValueGroupView:
     def __init__(self, pair_group) -> None:
         self.pair_group = pair_group
 
-    def async_init_model_from_pretrained(self, *args, **kwargs):
-        return self.pair_group.async_run_method("value_init_model_from_pretrained", *args, **kwargs)
-
-    def async_save_model(self):
-        return self.pair_group.async_run_method("value_save_model")
-
     def async_run_method(self, method_name, *args, **kwargs):
         return self.pair_group.async_run_method(f"value_{method_name}", *args, **kwargs)
+
+    def async_init_model_from_pretrained(self, *args, **kwargs):
+        return self.async_run_method("init_model_from_pretrained", *args, **kwargs)
+
+    def async_save_model(self):
+        return self.async_run_method("save_model")
 
     def async_run_method_batch(self, method_name, **kwargs):
         return self.pair_group.async_run_method_batch(f"value_{method_name}", **kwargs)

@@ -64,7 +64,7 @@ def gvm_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, pairs: PairFiles, c
         "data.apply_chat_template": spec.uses_chat_template,
         "ds.value_head_prefix": "score",
         **train_flags(cfg, spec, workdir, "gvm"),
-        **lora_flags(cfg.lora),
+        **lora_flags(cfg.lora, cfg.zero_stage, "methods.dvpo.gvm"),
     }
     return trainer_stage(
         spec, "gvm", "dvpo.gvm.train", flags, workdir, needs=["pairs"] + (["rm"] if reward_model else []),

@@ -5,12 +5,12 @@
    the critic's place (and only there).
 2. `RemoteExperienceMaker.compute_advantages_and_returns` turns rewards and values into
    advantages inside the PPOTrainer actor: wrapped to apply DVPO's advantage mode.
-4. With methods.dvpo.frozen_models: one_process, train_ppo_ray's `RayActorGroup` and `ReferenceModelActor`
-   (launcher names it imports when it runs) build the reference group of FrozenPairActor and hand the
-   critic group out as a view onto it (dvpo/frozen_pair.py).
 3. `train_rm`'s argument parser is built inline under `__main__`: `train_rm_args` runs it and
    captures the namespace at `hierarchize`, so GVM pretraining takes exactly the reward model's
    flags and defaults (same DeepSpeed and optimizer settings) without copying the parser.
+4. With methods.dvpo.frozen_models: one_process, train_ppo_ray's `RayActorGroup` and `ReferenceModelActor`
+   (launcher names it imports when it runs) build the reference group of FrozenPairActor and hand the
+   critic group out as a view onto it (dvpo/frozen_pair.py).
 `install()` runs in the Ray driver and in every Ray worker (REPRO_HOOKS). tests/unit/
 test_dvpo_hooks.py fails loudly if any target changes shape in another OpenRLHF version.
 """

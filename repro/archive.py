@@ -16,7 +16,7 @@ from repro.store import RunRecord, atomic_write_text, list_records
 def archive_records(records: list[RunRecord], dest: Path) -> list[Path]:
     """Copy completed records into `dest` (one file per run id; an archived copy is replaced only by a newer
     record of that run). Returns the files written."""
-    kept = {r.run_id: r for r in list_records(dest)} if (dest / "runs").is_dir() else {}
+    kept = {r.run_id: r for r in list_records(dest)}
     written = []
     for r in records:
         if r.status != "completed" or (r.run_id in kept and kept[r.run_id].updated_at >= r.updated_at):

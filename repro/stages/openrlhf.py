@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repro.errors import RecipeError
 from repro.spec import CheckpointSpec, LoraSpec, Resources, RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
 from repro.stages.env import stage_env
@@ -99,12 +100,16 @@ def train_flags(train: TrainSpec, spec: RunSpec, workdir: Path, run_name: str) -
     }
 
 
-def lora_flags(lora: LoraSpec | None) -> dict[str, Any]:
+def lora_flags(lora: LoraSpec | None, zero_stage: int, section: str) -> dict[str, Any]:
     """OpenRLHF's --ds.lora.* flags (nothing for full fine-tuning). `all-linear` is PEFT's shorthand only as a
     bare string, which is OpenRLHF's default; passed as a one-item list it would name a module, so it is left
-    to the default."""
+    to the default. LoRA weights are merged from whole parameters (the actor's on their way to the rollout
+    engine, repro/lora/sync.py; the GVM's before it is saved), which ZeRO-3 partitions: refused before any run."""
     if lora is None:
         return {}
+    if zero_stage == 3:
+        raise RecipeError(f"{section}.lora needs {section}.zero_stage 0, 1 or 2: LoRA weights are merged from "
+                          "whole parameters (for the rollout engine and the saved model), which ZeRO-3 partitions")
     targets = None if lora.target_modules == ["all-linear"] else lora.target_modules
     return {"ds.lora.rank": lora.rank, "ds.lora.alpha": lora.alpha, "ds.lora.dropout": lora.dropout,
             "ds.lora.target_modules": targets}

@@ -14,10 +14,10 @@ OFFICIAL = ("rl.lora.rank=16", "rl.lora.alpha=32", "rl.lora.dropout=0.05",
 
 
 def test_lora_flags_leave_all_linear_to_openrlhfs_string_default():
-    assert lora_flags(None) == {}
-    assert render_flags(lora_flags(LoraSpec(rank=16, alpha=32, dropout=0.05))) == [
+    assert lora_flags(None, 3, "rl") == {}
+    assert render_flags(lora_flags(LoraSpec(rank=16, alpha=32, dropout=0.05), 2, "rl")) == [
         "--ds.lora.rank", "16", "--ds.lora.alpha", "32", "--ds.lora.dropout", "0.05"]
-    assert render_flags(lora_flags(LoraSpec(rank=8, target_modules=["q_proj", "v_proj"])))[-3:] == [
+    assert render_flags(lora_flags(LoraSpec(rank=8, target_modules=["q_proj", "v_proj"]), 1, "rl"))[-3:] == [
         "--ds.lora.target_modules", "q_proj", "v_proj"]
 
 
@@ -49,6 +49,9 @@ def test_lora_is_refused_where_openrlhf_cannot_train_it(results_root):
         plan_run("ppo", "imdb/smoke", overrides=("rl.lora.rank=16",), results_root=results_root)
     with pytest.raises(RecipeError, match="ZeRO-3"):
         plan_run("grpo", "imdb/smoke", overrides=("rl.lora.rank=16", "rl.zero_stage=3"), results_root=results_root)
+    with pytest.raises(RecipeError, match="methods.dvpo.gvm.lora needs methods.dvpo.gvm.zero_stage"):
+        plan_run("dvpo", "imdb/smoke", overrides=("methods.dvpo.gvm.lora.rank=8", "methods.dvpo.gvm.zero_stage=3"),
+                 results_root=results_root)
     grpo = {s.name: s for s in plan_run("grpo", "imdb/smoke", overrides=("rl.lora.rank=16",),
                                         results_root=results_root).stages}
     assert grpo["policy"].env["REPRO_HOOKS"] == "repro.lora.sync:install" and "policy-merge" in grpo
