@@ -20,7 +20,8 @@ from repro.stages.env import stage_env
 REQUIRES = ["torch", "deepspeed", "openrlhf"]
 # Where repro.launch.openrlhf_entry writes the arguments an OpenRLHF CLI really trained with.
 EFFECTIVE_ARGS_ENV = "REPRO_EFFECTIVE_ARGS"
-HOOKS_ENV = "REPRO_HOOKS"  # "module:function,...": hooks run in the Ray driver and every worker (repro/launch/openrlhf_entry.py)
+# "module:function,...": hooks run in the Ray driver and every Ray worker (repro/launch/openrlhf_entry.py).
+HOOKS_ENV = "REPRO_HOOKS"
 
 
 def render_flags(flags: dict[str, Any]) -> list[str]:
