@@ -41,7 +41,7 @@ demo: install
 # Every tier (unit, integration on tiny models, the real local Slurm): what CI runs. -m "" lifts the
 # fast-tier selection that pyproject's addopts give a plain `pytest`.
 test: install
-	$(PY) -m pytest -m "" tests
+	$(PY) -m pytest -m "" --durations=30 tests
 
 # The fast tier only (no Slurm, no training): a plain `pytest`, under 2 minutes.
 test-unit: install

@@ -92,15 +92,20 @@ def dvpo(root, ppo):
     return run_method(root, "dvpo")
 
 
+@pytest.fixture(scope="module")
+def dvpo_separate(root, dvpo):
+    """DVPO again on the same seed with its two frozen models in separate Ray actors (OpenRLHF's own layout)
+    instead of the default one process: a policy stage of its own, trained from the same inputs."""
+    return run_method(root, "dvpo", "methods.dvpo.frozen_models=separate")
+
+
 def rerun_policy(root: Path, method: str, before: dict) -> tuple[dict, dict]:
     """Run the method's policy and eval stages again (the record before, the record after): everything
     before them is skipped, so the same inputs, seed and code train the policy a second time."""
-    kept = {"series": tensorboard_series(Path(stage(before, "policy")["workdir"]) / "tb"),
-            "weights": load_weights(Path(stage(before, "policy")["workdir"]) / "model")}
+    before = trained(before)
     for name in ("policy", "eval-gold"):
         shutil.rmtree(stage(before, name)["workdir"])
-    after = run_method(root, method)
-    return {**before, **kept}, after
+    return before, run_method(root, method)
 
 
 def untimed(series: dict) -> dict:
@@ -109,14 +114,25 @@ def untimed(series: dict) -> dict:
             and "time" not in tag.split("/")[-1]}
 
 
+def trained(rec: dict) -> dict:
+    """The record with its policy's curves and weights, read before anything replaces them."""
+    workdir = Path(stage(rec, "policy")["workdir"])
+    return {**rec, "series": tensorboard_series(workdir / "tb"), "weights": load_weights(workdir / "model")}
+
+
 @pytest.mark.parametrize("method", ["ppo", "dvpo"])
 def test_same_seed_same_policy_bit_for_bit(method, request, root):
     """RL on CPU reproduces: the rollout engine's samples do not depend on how requests were batched
     (repro/cpu/sampling.py), so a second training of the same policy gives identical curves, weights and
-    gold metrics."""
+    gold metrics. DVPO's second training also moves its frozen models into separate actors, which must change
+    nothing either (same inputs, same numerics): one CI run checks both."""
     import torch
 
-    before, after = rerun_policy(root, method, request.getfixturevalue(method))
+    if method == "ppo":
+        before, after = rerun_policy(root, method, request.getfixturevalue(method))
+    else:
+        before, after = trained(request.getfixturevalue("dvpo")), request.getfixturevalue("dvpo_separate")
+        assert stage(before, "policy")["workdir"] != stage(after, "policy")["workdir"]
     assert [s["status"] for s in after["stages"][:-2]] == ["skipped"] * (len(after["stages"]) - 2)
     series = untimed(tensorboard_series(Path(stage(after, "policy")["workdir"]) / "tb"))
     assert series and series == untimed(before["series"])
@@ -231,19 +247,35 @@ def test_dvpo_runs_without_reward_model_or_critic(dvpo):
     assert changed(load_weights(policy_dir / "model"), sft) > 0
 
 
-def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo, root):
+def test_dvpo_as_the_official_scripts_run_it(dvpo, root):
     """One run of DVPO as the paper and the official code define it: a GVM that reads k=2 SFT trajectories as
     context (trained so, and read so by the frozen actor, with other rollouts of each micro-batch as context),
-    value_whitening=official_chunk and advantage_whitening=trl. The GVM stays frozen; the policy differs."""
+    value_whitening=official_chunk, advantage_whitening=trl, and the scripts' LoRA: actor r 16 / alpha 32 /
+    dropout 0.05 (the CPU rollout engine receives merged weights), GVM r 8 / alpha 32 with its value head trained
+    in full and saved merged. The policy stage saves the adapter alone; the merge stage's full model is what
+    evaluation reads. The GVM stays frozen; the policy differs from the plain run's."""
     run = run_method(root, "dvpo", "methods.dvpo.gvm.context_trajectories=2", "methods.dvpo.gvm.context_max_tokens=64",
-                     "methods.dvpo.value_whitening=official_chunk", "methods.dvpo.advantage_whitening=trl")
-    assert run["status"] == "completed" and stage(run, "gvm")["status"] == "completed"  # a new GVM: with context
-    gvm_log = (Path(stage(run, "gvm")["workdir"]) / "log.txt").read_text()
-    assert "GVM input with context (k=2, budget 64): context+prompt " in gvm_log
+                     "methods.dvpo.value_whitening=official_chunk", "methods.dvpo.advantage_whitening=trl",
+                     "rl.lora.rank=16", "rl.lora.alpha=32", "rl.lora.dropout=0.05",
+                     "methods.dvpo.gvm.lora.rank=8", "methods.dvpo.gvm.lora.alpha=32")
+    assert run["status"] == "completed", run
+    assert [s["name"] for s in run["stages"]] == ["world", "sft", "pairs", "gvm", "policy", "policy-merge", "eval-gold"]
+    assert stage(run, "gvm")["status"] == "completed"  # a new GVM: with context and LoRA
+    assert run["spec"]["rl"]["lora"] == {"rank": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["all-linear"]}
+    # The GVM: context in training, merged on save with its zero-init head trained.
+    gvm_dir = Path(stage(run, "gvm")["workdir"])
+    assert "GVM input with context (k=2, budget 64): context+prompt " in (gvm_dir / "log.txt").read_text()
     m = run["metrics"]
     assert 0 < m["gvm/context_trajectories_mean"] <= 2 and 0 < m["gvm/context_tokens_mean"] <= 64
     assert m["gvm/n_pairs"] == 96
+    assert not (gvm_dir / "model" / "adapter_config.json").exists()  # merged: the frozen actor loads a whole model
+    gvm = load_weights(gvm_dir / "model")
+    assert not any("lora_" in k for k in gvm) and float(gvm["score.weight"].abs().max()) > 0
+    # The policy stage: LoRA flags, the adapter saved, the GVM read with context and official numerics, frozen.
     policy_dir = Path(stage(run, "policy")["workdir"])
+    args = json.loads((policy_dir / "effective_args.json").read_text())
+    assert args["ds"]["lora"]["rank"] == 16 and args["ds"]["lora"]["alpha"] == 32
+    assert (policy_dir / "model" / "adapter_config.json").is_file()
     digest = json.loads((policy_dir / "gvm_digest.json").read_text())
     assert digest["value_whitening"] == "official_chunk:1" and digest["start"] == digest["end"]
     context = digest["context"]
@@ -253,49 +285,25 @@ def test_dvpo_conditioned_on_trajectories_with_the_official_codes_numerics(dvpo,
     assert 0 < len(example["context_ids"]) <= 64 and example["context_ids"] != example["row_ids"][:len(example["context_ids"])]
     plain = json.loads((Path(stage(dvpo, "policy")["workdir"]) / "gvm_digest.json").read_text())
     assert "context" not in plain and plain["start"] != digest["start"]
-    assert changed(load_weights(policy_dir / "model"), load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
+    # The merged policy: base + adapter, evaluated, different from the SFT model and from the plain run's policy.
+    merged = load_weights(Path(stage(run, "policy-merge")["workdir"]) / "model")
+    assert not any("lora_" in k for k in merged)
+    assert changed(merged, load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")) > 0
+    assert changed(merged, load_weights(Path(stage(dvpo, "policy")["workdir"]) / "model")) > 0
+    assert "gold/reward_mean" in m
 
 
-def test_dvpo_with_both_frozen_models_in_one_process_gives_the_same_run_as_separate_actors(dvpo, root):
-    """The default methods.dvpo.frozen_models=one_process (the reference and the frozen GVM share one Ray actor,
-    one runtime less) against OpenRLHF's own layout, separate: same inputs, same numerics, so the same policy bit
-    for bit and the same GVM digest."""
-    run = run_method(root, "dvpo", "methods.dvpo.frozen_models=separate")
-    assert run["status"] == "completed", run
-    assert "(FrozenValueActor pid=" in (Path(stage(run, "policy")["workdir"]) / "log.txt").read_text()
-    one, separate = (stage(r, "policy")["metrics"]["roles"] for r in (dvpo, run))
+def test_dvpo_separate_frozen_actors_keep_their_own_roles_and_the_same_gvm(dvpo, dvpo_separate):
+    """methods.dvpo.frozen_models=separate runs OpenRLHF's layout (the policy is compared bit for bit in
+    test_same_seed_same_policy_bit_for_bit): its own value actor, roles measured apart, the same frozen GVM."""
+    assert dvpo_separate["status"] == "completed", dvpo_separate
+    assert "(FrozenValueActor pid=" in (Path(stage(dvpo_separate, "policy")["workdir"]) / "log.txt").read_text()
+    one, separate = (stage(r, "policy")["metrics"]["roles"] for r in (dvpo, dvpo_separate))
     assert "reference_gvm" in one and not {"reference", "gvm"} & one.keys(), sorted(one)
     assert {"reference", "gvm"} <= separate.keys() and "reference_gvm" not in separate
-    policy_dir, separate_dir = (Path(stage(r, "policy")["workdir"]) for r in (dvpo, run))
-    digest, other = (json.loads((d / "gvm_digest.json").read_text()) for d in (policy_dir, separate_dir))
+    digest, other = (json.loads((Path(stage(r, "policy")["workdir"]) / "gvm_digest.json").read_text())
+                     for r in (dvpo, dvpo_separate))
     assert digest["start"] == digest["end"] == other["start"] == other["end"]
-    assert changed(load_weights(policy_dir / "model"), load_weights(separate_dir / "model")) == 0
-    assert run["metrics"]["gold/reward_mean"] == dvpo["metrics"]["gold/reward_mean"]
-
-
-def test_dvpo_with_lora_as_the_official_scripts(dvpo, root):
-    """The official scripts' LoRA: actor r 16 / alpha 32 / dropout 0.05 (the CPU rollout engine mirrors the
-    adapters, so weight sync works), GVM r 8 / alpha 32 with its value head trained in full and saved merged.
-    The policy stage saves the adapter alone; the merge stage's full model is what evaluation reads."""
-    run = run_method(root, "dvpo", "rl.lora.rank=16", "rl.lora.alpha=32", "rl.lora.dropout=0.05",
-                     "methods.dvpo.gvm.lora.rank=8", "methods.dvpo.gvm.lora.alpha=32")
-    assert run["status"] == "completed", run
-    assert [s["name"] for s in run["stages"]] == ["world", "sft", "pairs", "gvm", "policy", "policy-merge", "eval-gold"]
-    assert run["spec"]["rl"]["lora"] == {"rank": 16, "alpha": 32, "dropout": 0.05, "target_modules": ["all-linear"]}
-    gvm_dir = Path(stage(run, "gvm")["workdir"]) / "model"
-    assert not (gvm_dir / "adapter_config.json").exists()  # merged: the frozen actor loads a whole model
-    gvm = load_weights(gvm_dir)
-    assert not any("lora_" in k for k in gvm) and float(gvm["score.weight"].abs().max()) > 0  # zero-init head trained
-    policy_dir = Path(stage(run, "policy")["workdir"])
-    args = json.loads((policy_dir / "effective_args.json").read_text())
-    assert args["ds"]["lora"]["rank"] == 16 and args["ds"]["lora"]["alpha"] == 32
-    assert (policy_dir / "model" / "adapter_config.json").is_file()
-    digest = json.loads((policy_dir / "gvm_digest.json").read_text())
-    assert digest["start"] == digest["end"]  # the GVM stays frozen
-    merged = load_weights(Path(stage(run, "policy-merge")["workdir"]) / "model")
-    sft = load_weights(Path(stage(dvpo, "sft")["workdir"]) / "model")
-    assert not any("lora_" in k for k in merged) and changed(merged, sft) > 0
-    assert "gold/reward_mean" in run["metrics"]
 
 
 @pytest.mark.parametrize("method", ["ppo", "grpo", "dvpo"])
