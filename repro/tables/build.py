@@ -15,7 +15,7 @@ from repro.registry import METHODS
 from repro.store import RunRecord, StageMetrics, StageRecord
 from repro.tables.convergence import converged
 from repro.tables.frontier import matched
-from repro.tables.schema import Column, ConvergenceDef, FrontierDef, FrontierMetric, PaperRow, TableDefs
+from repro.tables.schema import Column, ConvergenceDef, FrontierDef, FrontierMetric, PaperRow, ScoresDef, TableDefs
 from repro.variants import Group, group_runs, setup_key
 
 SETUP_FINGERPRINTS = ("base_model", "data")
@@ -147,6 +147,35 @@ def scores_table(setting: str, records: list[RunRecord], defs: TableDefs) -> Tab
     notes += variant_notes(groups) + problem_notes(records) + setup_footnotes(records)
     return Table(f"scores-{setting}", f"{sdef.title} — {setting}", ["method", "n", *[c.display for c in sdef.columns]],
                  rows, notes)
+
+
+def learned_signals_table(setting: str, records: list[RunRecord], sdef: ScoresDef) -> Table | None:
+    """How well each variant's learned judge (reward model, value model) ranks held-out pairs, mean ± std over
+    seeds: the policy can only be as good as the signal it follows, so an ablation of the judge is read here
+    beside its scores. Variants of one method whose judge metrics are equal seed by seed share one judge (they
+    change the policy only) and make one row. None when no run of the setting recorded any of the columns."""
+    metrics = [c.metric for c in sdef.columns]
+    rows: dict[tuple, tuple[Group, list[RunRecord], list[str]]] = {}
+    for g in variant_groups(records):
+        runs = [r for r in g.records if r.status == "completed" and set(metrics) & r.metrics.keys()]
+        if runs:
+            judge = (g.method, tuple(sorted((r.seed, tuple(r.metrics.get(m) for m in metrics)) for r in runs)))
+            rows.setdefault(judge, (g, runs, []))[2].append(g.label)
+    if not rows:
+        return None
+    table_rows, notes = [], []
+    for g, runs, labels in rows.values():
+        cells = [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in sdef.columns]
+        more = len(labels) - 1
+        label = g.label + (f" (+{more} variant{'s' if more > 1 else ''})" if more else "")
+        table_rows.append(([label, str(len(runs))], cells))
+        if more:
+            notes.append(f"{label}: one judge for " + " | ".join(labels))
+    mark_best([cells for _, cells in table_rows], sdef.columns)
+    notes = ["mean ± std over seeds; variants whose judge metrics agree seed by seed share one judge and one row; "
+             "— = the method has no such model"] + notes + variant_notes([g for g, _, _ in rows.values()])
+    return Table(f"learned-signals-{setting}", f"{sdef.title} — {setting}",
+                 ["method", "n", *[c.display for c in sdef.columns]], table_rows, notes)
 
 
 def peak_memory_mib(m: StageMetrics) -> float | None:
@@ -319,4 +348,6 @@ def build_all(records: list[RunRecord], defs: TableDefs, allow_mixed: bool = Fal
     tables = [scores_table(s, rs, defs) for s, rs in sorted(by_setting.items())]
     frontiers = [t for s, rs in sorted(by_setting.items()) if s in defs.frontiers
                  for t in frontier_tables(s, rs, defs.frontiers[s])]
-    return tables + frontiers + efficiency_tables(records, defs) + paper_tables(records, defs)
+    signals = [learned_signals_table(s, rs, defs.learned_signals) for s, rs in sorted(by_setting.items())
+               if defs.learned_signals]
+    return tables + [t for t in signals if t] + frontiers + efficiency_tables(records, defs) + paper_tables(records, defs)

@@ -100,6 +100,9 @@ class TableDefs(Strict):
     efficiency: EfficiencyDef
     paper: dict[str, PaperTableDef]
     frontiers: dict[str, FrontierDef] = Field({}, description="reward-KL frontiers per setting")
+    learned_signals: ScoresDef | None = Field(
+        None, description="held-out quality of the learned reward signals (reward model, value model) per setting; "
+                          "rows are the variants whose runs recorded any of its metrics")
 
     def scores_for(self, setting: str) -> ScoresDef:
         return self.scores.get(setting, self.scores["default"])

@@ -3,7 +3,8 @@
 import pytest
 
 from repro.errors import ReproError
-from repro.tables.build import Cell, build_all, efficiency_tables, hardware_of, paper_tables, scores_table
+from repro.tables.build import (Cell, build_all, efficiency_tables, hardware_of, learned_signals_table,
+                                paper_tables, scores_table)
 from repro.tables.render import to_csv, to_latex, to_markdown
 from repro.tables.schema import load_table_defs
 from repro.tables.synthetic import synthetic_record
@@ -39,6 +40,40 @@ def test_scores_mean_std_best_and_gap():
     assert cells[0].best and not rows["ppo"][1][0].best  # 0.62 beats 0.61
     assert rows["sft"][1][2].best  # lowest KL is best
     assert "dpo seed 2: failed (dpo failed)" in table.footnotes
+
+
+def test_learned_signals_table_holds_the_variants_with_a_judge_and_never_pools_them():
+    """PPO's reward model and DVPO's GVM (two variants) by held-out pair accuracy; DPO has neither and gets no
+    row; a method without the column's model gets a gap; a PPO variant with the same judge shares its row."""
+    def rec(method, seed, metrics, variant=None):
+        r = synthetic_record(method, seed, metrics)
+        if variant:  # what grouping reads: the resolved spec
+            key, value = next(iter(variant.items()))
+            spec = {"rl": {"kl_coef": value}} if key == "rl.kl_coef" else {"methods": {"dvpo": {"gvm": {"context_trajectories": value}}}}
+            r.spec, r.variant, r.run_id = {**r.spec, **spec}, variant, f"{r.run_id}-{value}"
+        return r
+    k2 = {"methods.dvpo.gvm.context_trajectories": 2}
+    records = [rec("ppo", 0, {"rm/pair_accuracy": 0.70}), rec("ppo", 1, {"rm/pair_accuracy": 0.80}),
+               rec("ppo", 0, {"rm/pair_accuracy": 0.70}, {"rl.kl_coef": 0.2}),
+               rec("ppo", 1, {"rm/pair_accuracy": 0.80}, {"rl.kl_coef": 0.2}),
+               rec("dvpo", 0, {"gvm/pair_accuracy": 0.81, "gvm/explained_variance": 0.08}),
+               rec("dvpo", 1, {"gvm/pair_accuracy": 0.79, "gvm/explained_variance": 0.10}),
+               rec("dvpo", 0, {"gvm/pair_accuracy": 0.66, "gvm/context_trajectories_mean": 1.9}, k2),
+               rec("dpo", 0, {"gold/reward_mean": 0.6})]
+    table = learned_signals_table("imdb", records, DEFS.learned_signals)
+    rows = {lead[0]: (lead[1], cells) for lead, cells in table.rows}
+    assert list(rows) == ["ppo (+1 variant)", "dvpo", "dvpo gvm.context_trajectories=2"]
+    assert "ppo (+1 variant): one judge for ppo | ppo rl.kl_coef=0.2" in table.footnotes
+    n, (rm, gvm, ev, loss, ctx) = rows["ppo (+1 variant)"]
+    assert n == "2" and rm.mean == pytest.approx(0.75) and rm.std == pytest.approx(0.0707107, rel=1e-4)
+    assert gvm.mean is None and gvm.text() == "—"
+    _, (_, gvm, ev, _, ctx) = rows["dvpo"]
+    assert gvm.mean == pytest.approx(0.80) and gvm.best and ev.mean == pytest.approx(0.09) and ctx.mean is None
+    _, (_, gvm, _, _, ctx) = rows["dvpo gvm.context_trajectories=2"]
+    assert gvm.mean == pytest.approx(0.66) and gvm.n == 1 and not gvm.best and ctx.mean == pytest.approx(1.9)
+    assert table.key == "learned-signals-imdb"
+    assert learned_signals_table("imdb", fixed_records(), DEFS.learned_signals) is None  # no judge: no table
+    assert "learned-signals-imdb" in {t.key for t in build_all(records, DEFS)}
 
 
 def test_efficiency_ratios_to_ppo_hand_case():
