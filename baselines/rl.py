@@ -21,7 +21,7 @@ from repro.lora import SYNC_HOOK
 from repro.methods import Method
 from repro.pipeline import Pipeline
 from repro.pipeline.curve import Saves
-from repro.spec import Resources, RLSpec, RunSpec, Strict
+from repro.spec import RunSpec, Strict
 from repro.stages import Stage, python_stage
 from repro.stages.env import stage_env
 from repro.stages.openrlhf import (EFFECTIVE_ARGS_ENV, HOOKS_ENV, REQUIRES, attention, lora_flags, prompt_flags,
@@ -56,21 +56,24 @@ class RLPlan:
         return 2 + (kl_coef > 0) + (self.critic is not None and not shared) + (self.reward_model is not None)
 
 
-def placement_flags(resources: Resources, rl: RLSpec) -> dict[str, Any]:
+def placement_flags(spec: RunSpec) -> dict[str, Any]:
     """CPU: one logical GPU per group, nothing colocated. GPU: every group on the node's GPUs,
-    colocated (the paper's 8-GPU setting), one rollout engine per GPU with rl's memory share."""
+    colocated (the paper's 8-GPU setting), one rollout engine per GPU with rl's memory share. The HF
+    engine (rl.rollout_engine hf) preallocates nothing, cannot sleep and takes its weights over gloo."""
+    resources, rl = spec.resources, spec.rl
     if resources.device == "cpu":
         per_group, colocate = 1, False
     else:
         per_group, colocate = resources.gpus_per_node, True
+    hf = spec.rollout_engine == "hf"
     flags = {f"{group}.num_nodes": resources.nodes for group in ("actor", "ref", "critic", "reward")}
     flags.update({f"{group}.num_gpus_per_node": per_group for group in ("actor", "ref", "critic", "reward")})
     flags.update({
         "vllm.num_engines": per_group * resources.nodes,
         "vllm.tensor_parallel_size": 1,
-        "vllm.sync_backend": "gloo" if resources.device == "cpu" else "nccl",
+        "vllm.sync_backend": "gloo" if hf else "nccl",
         "vllm.gpu_memory_utilization": rl.rollout_memory_fraction if colocate else 0.9,
-        "vllm.enable_sleep": colocate and rl.rollout_sleep,
+        "vllm.enable_sleep": colocate and rl.rollout_sleep and not hf,
         "train.colocate_all": colocate,
         "train.full_determinism_enable": rl.full_determinism and resources.device == "gpu",
         "ds.attn_implementation": attention(resources),
@@ -80,11 +83,12 @@ def placement_flags(resources: Resources, rl: RLSpec) -> dict[str, Any]:
 
 def rollout_engine_label(spec: RunSpec) -> str:
     """What placement_flags gives the rollout engine, in words, for the run record and the tables."""
-    flags = placement_flags(spec.resources, spec.rl)
-    if spec.resources.device == "cpu":
+    flags = placement_flags(spec)
+    if spec.rollout_engine == "hf":
         # One engine gets every prompt, so each request's seed is fixed; several share prompts by load (timing).
         repeats = "repeatable" if flags["vllm.num_engines"] == 1 else "not repeatable: prompts spread by load"
-        return (f"CPU: {flags['vllm.num_engines']} HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), "
+        where = "CPU" if spec.resources.device == "cpu" else f"GPU, colocated {flags['train.colocate_all']}"
+        return (f"{where}: {flags['vllm.num_engines']} HF-generate engine(s) in place of vLLM (repro/cpu/hf_engine.py), "
                 f"no preallocation, samples independent of batching ({repeats})")
     return (f"vLLM: {flags['vllm.num_engines']} engine(s), gpu_memory_utilization {flags['vllm.gpu_memory_utilization']} "
             f"preallocated per GPU, colocated {flags['train.colocate_all']}, "
@@ -156,7 +160,7 @@ def ray_ppo_flags(spec: RunSpec, pipe: Pipeline, plan: RLPlan, workdir: Path) ->
         "ckpt.path": workdir / "ckpt",
         "logger.tensorboard_dir": workdir / "tb",
         "logger.wandb.run_name": plan.estimator,
-        **placement_flags(spec.resources, spec.rl),
+        **placement_flags(spec),
         **plan.extra_flags,
         **snapshot_flags(spec, workdir, "policy"),
     }
@@ -185,7 +189,7 @@ def ray_ppo_stage(spec: RunSpec, layout: Layout, pipe: Pipeline, plan: RLPlan, n
     workdir = layout.stage_dir(name)
     flags = ray_ppo_flags(spec, pipe, plan, workdir)
     groups = plan.model_groups(spec.rl.kl_coef)
-    env = {**stage_env(spec.resources), EFFECTIVE_ARGS_ENV: str(workdir / "effective_args.json"), **plan.extra_env}
+    env = {**stage_env(spec.resources, spec.rollout_engine), EFFECTIVE_ARGS_ENV: str(workdir / "effective_args.json"), **plan.extra_env}
     if spec.rl.lora:  # the rollout engine gets merged weights under its own names
         env[HOOKS_ENV] = ",".join(filter(None, [env.get(HOOKS_ENV), SYNC_HOOK]))
     return Stage(

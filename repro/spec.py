@@ -209,6 +209,11 @@ class RLSpec(TrainSpec):
     full_determinism: bool = Field(
         False, description="GPU: OpenRLHF's --train.full_determinism_enable (vLLM in-process, deterministic "
         "kernels; slower), so reruns can repeat; CPU runs repeat bit for bit without it (repro/cpu/sampling.py)")
+    rollout_engine: Literal["vllm", "hf"] | None = Field(
+        None, description="what generates rollouts; None = vllm on GPU, hf on CPU. hf = the harness's HF-generate "
+                          "engine (repro/cpu/hf_engine.py) in place of vLLM, on the GPU too (for machines without "
+                          "vLLM): no preallocation, samples independent of batching, weights synced over gloo "
+                          "through host memory. vllm needs a GPU")
     lora: LoraSpec | None = Field(
         None, description="train the actor as LoRA adapters (the reference stays the SFT policy, i.e. the base with "
                           "the adapter off); a merge stage then writes the full policy that evaluation reads. "
@@ -217,7 +222,7 @@ class RLSpec(TrainSpec):
     @model_serializer(mode="wrap")
     def _omit_rollout_memory_at_defaults(self, handler):
         return omit_when_default(handler(self), self, "rollout_memory_fraction", "rollout_sleep", "full_determinism",
-                                 "lora")
+                                 "lora", "rollout_engine")
 
 
 class EvalSpec(BaseModel):
@@ -310,6 +315,15 @@ class Resources(Strict):
     threads: int = Field(1, gt=0, description="torch/OpenMP threads per process (1 is fastest on a loaded 2-core machine)")
     mem_gb: int = Field(16, gt=0, description="host memory per node")
     time_min: int = Field(60, gt=0, description="wall-clock limit per stage")
+    attention: Literal["flash_attention_2", "sdpa", "eager"] | None = Field(
+        None, description="attention kernel of every OpenRLHF stage (--ds.attn_implementation); None = "
+                          "flash_attention_2 on GPU, eager on CPU. sdpa or eager run on GPUs without flash-attn: "
+                          "the flash_attn names OpenRLHF imports then come from repro/cpu/flash_attn_shim.py")
+
+    @property
+    def attention_kernel(self) -> str:
+        # transformers 5 refuses flash_attention_2 without flash-attn, which CPU machines lack.
+        return self.attention or ("eager" if self.device == "cpu" else "flash_attention_2")
 
     def single_node(self) -> "Resources":
         """For stages that are one Python process (world, pairs, eval): one node, one GPU at most."""
@@ -321,7 +335,14 @@ class Resources(Strict):
             raise ValueError("device 'gpu' needs gpus_per_node >= 1")
         if self.device == "cpu" and self.gpus_per_node:
             raise ValueError("device 'cpu' takes gpus_per_node 0")
+        if self.device == "cpu" and self.attention == "flash_attention_2":
+            raise ValueError("attention 'flash_attention_2' needs a GPU (flash-attn has no CPU build): "
+                             "use eager or sdpa on cpu")
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_attention_when_default(self, handler):
+        return omit_when_default(handler(self), self, "attention")
 
 
 class WandbSpec(Strict):
@@ -385,6 +406,18 @@ class RunSpec(Strict):
             what = "pretrained (id, revision)" if wants is PretrainedModelSpec else "random-init architecture"
             raise ValueError(f"world '{self.world.kind}' needs a {what} model section")
         return self
+
+    @model_validator(mode="after")
+    def _engine_fits_device(self) -> "RunSpec":
+        if self.resources.device == "cpu" and self.rl.rollout_engine == "vllm":
+            raise ValueError("rl.rollout_engine 'vllm' needs resources.device 'gpu' (vLLM has no CPU build here); "
+                             "CPU runs generate with 'hf'")
+        return self
+
+    @property
+    def rollout_engine(self) -> str:
+        """The engine that generates rollouts: the recipe's, else the device's default."""
+        return self.rl.rollout_engine or ("hf" if self.resources.device == "cpu" else "vllm")
 
     @property
     def uses_chat_template(self) -> bool:

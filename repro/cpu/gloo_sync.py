@@ -1,4 +1,4 @@
-"""Weight sync between OpenRLHF's actor and the CPU rollout engines over a gloo group, on the loopback.
+"""Weight sync between OpenRLHF's actor and the HF rollout engines over a gloo group, on the loopback.
 
 vLLM's StatelessProcessGroup and PyNcclCommunicator are what OpenRLHF calls to broadcast weights; these
 stand-ins do the same over gloo. Their own module so that the vllm stand-in (which exposes them) and the
@@ -40,8 +40,9 @@ class PyNcclCommunicator:
         self.group = group
 
     def broadcast(self, tensor, src: int, stream=None) -> None:
-        # gloo cannot broadcast bf16 on every build; ship float32 and cast back in place.
-        buf = tensor.detach().float().contiguous()
+        # gloo cannot broadcast bf16 on every build; ship float32 and cast back in place. Through host memory:
+        # on a GPU the actor's parameters are CUDA tensors, which a gloo group does not take on every build.
+        buf = tensor.detach().float().cpu().contiguous()
         self.group.group.broadcast(buf, src).wait()
         if self.group.rank != src:
             tensor.copy_(buf)

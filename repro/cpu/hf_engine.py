@@ -7,6 +7,8 @@ same sampling settings only). Which requests share a batch depends on timing, so
 not: each request has its own random stream and every batch one fixed shape (repro/cpu/sampling.py),
 so the same seed gives the same rollouts run after run. Weight updates arrive over the gloo group
 built by `gloo_sync.StatelessProcessGroup` and are copied into the HF model by parameter name.
+On a GPU (rl.rollout_engine hf, for machines without vLLM) the model runs there in the engine's dtype;
+sampling stays on the CPU, where each request's generator lives.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from repro.cpu.sampling import blocks, generate_block, prompt_width, request_see
 # How long the first request of a batch waits for others before generation starts.
 BATCH_WINDOW_S = 0.05
 MAX_BATCH = 256
+
+
+# The engine's attention kernel: transformers' own, so no flash-attn is needed on either device.
+ATTENTION = {"cpu": "eager", "cuda": "sdpa"}
+
+
+def engine_device() -> torch.device:
+    """The GPU Ray gave the engine's actor, if any (CPU stages never see one: cuda_redirect leaves
+    torch.cuda.is_available() False), else the CPU."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
 @dataclass
@@ -78,7 +90,9 @@ class HFAsyncEngine:
         self.seed, self.max_model_len = seed, max_model_len
         self.asked: Counter[tuple[int, ...]] = Counter()  # requests per prompt so far: each one's occurrence
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, attn_implementation="eager")
+        self.device = engine_device()
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype, attn_implementation=ATTENTION[
+            self.device.type]).to(self.device)
         self.model.eval()
         self.params = dict(self.model.named_parameters())
         self.pending: list[_Request] = []
@@ -89,8 +103,9 @@ class HFAsyncEngine:
 
     @classmethod
     def from_engine_args(cls, args) -> "HFAsyncEngine":
-        # float32 on CPU: bf16 matmuls are slower than fp32 on CPUs without AMX.
-        return cls(args.model, args.seed, torch.float32, args.max_model_len)
+        # float32 on CPU: bf16 matmuls are slower than fp32 on CPUs without AMX. On a GPU: vLLM's dtype.
+        dtype = torch.float32 if engine_device().type == "cpu" else getattr(torch, args.dtype)
+        return cls(args.model, args.seed, dtype, args.max_model_len)
 
     # --- generation -------------------------------------------------------------------------
 

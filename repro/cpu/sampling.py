@@ -74,12 +74,14 @@ def generate_block(model, prompts: list[list[int]], generators: list[torch.Gener
     under the filtered distribution (vLLM's processed logprobs), and 'stop' or 'length'."""
     n = len(prompts)
     assert 0 < n <= rows and len(generators) == n
+    device = next(model.parameters()).device  # the GPU's forward passes, the CPU's generators (logits move)
     padded = prompts + [prompts[0]] * (rows - n)
     ids = torch.full((rows, width), pad, dtype=torch.long)
     mask = torch.zeros((rows, width), dtype=torch.long)
     for row, prompt in enumerate(padded):
         ids[row, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
         mask[row, width - len(prompt):] = 1
+    ids, mask = ids.to(device), mask.to(device)
     finished = [False] * n
     results = [Sampled([], [], "length") for _ in range(n)]
     past, step_ids = None, ids
@@ -88,7 +90,7 @@ def generate_block(model, prompts: list[list[int]], generators: list[torch.Gener
         out = model(input_ids=step_ids, attention_mask=mask, position_ids=positions, past_key_values=past,
                     use_cache=True)
         past = out.past_key_values
-        logits = out.logits[:, -1, :].float()
+        logits = out.logits[:, -1, :].float().cpu()
         if eos is not None and step < min_tokens:
             logits[:, eos] = float("-inf")
         filtered = filter_logits(logits, temperature, top_k, top_p)
@@ -106,6 +108,6 @@ def generate_block(model, prompts: list[list[int]], generators: list[torch.Gener
                 finished[row], results[row].finish_reason = True, "stop"
         if all(finished):
             break
-        step_ids = chosen.unsqueeze(1)
-        mask = torch.cat([mask, torch.ones((rows, 1), dtype=torch.long)], dim=1)
+        step_ids = chosen.unsqueeze(1).to(device)
+        mask = torch.cat([mask, torch.ones((rows, 1), dtype=torch.long, device=device)], dim=1)
     return results

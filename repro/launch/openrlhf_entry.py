@@ -7,6 +7,8 @@ one function writes the effective arguments to $REPRO_EFFECTIVE_ARGS (JSON) befo
 Method hooks named in $REPRO_HOOKS ("module:function,...", e.g. DVPO's) run in this process and,
 for Ray PPO, in every Ray worker (worker_process_setup_hook), before any OpenRLHF code runs; so
 does the seed of --train.seed (seed_driver).
+Stand-ins named in $REPRO_SHIMS (flash_attn, vllm) are installed first, for GPU machines without flash-attn or
+vLLM (repro/stages/env.py: gpu_shims). A Ray cluster it starts itself listens on the loopback only.
 Usage: `python -m repro.launch.openrlhf_entry <module> [args...]`.
 """
 
@@ -22,6 +24,7 @@ from types import SimpleNamespace
 from pathlib import Path
 
 from repro.stages.openrlhf import EFFECTIVE_ARGS_ENV as ENV_VAR
+from repro.stages.env import SHIMS_ENV
 from repro.stages.openrlhf import HOOKS_ENV
 
 
@@ -95,6 +98,21 @@ def seed_worker() -> None:
 
 
 
+def install_shims() -> None:
+    """The stand-ins the stage asked for in $REPRO_SHIMS (repro/stages/env.py: gpu_shims), before anything
+    imports openrlhf: flash_attn's import-time names on a GPU without flash-attn, and vLLM's interface backed
+    by the harness's HF engine (on the GPU) where the recipe generates with it."""
+    names = set(filter(None, os.environ.get(SHIMS_ENV, "").split(",")))
+    if "flash_attn" in names:
+        from repro.cpu import flash_attn_shim
+
+        flash_attn_shim.install()
+    if "vllm" in names:
+        from repro.cpu import vllm_shim
+
+        vllm_shim.install()
+
+
 def run_hooks() -> None:
     for spec in filter(None, os.environ.get(HOOKS_ENV, "").split(",")):
         module, _, func = spec.partition(":")
@@ -106,32 +124,54 @@ def worker_setup() -> None:
     order, the method's hooks."""
     from repro.launch import ordered_rollouts
 
+    install_shims()
     seed_worker()
     ordered_rollouts.install()
     run_hooks()
 
 
 def init_ray_with_hooks() -> None:
-    """GPU Ray PPO: join (or start) Ray with the seed and the method's hooks in every worker, before
-    OpenRLHF's own ray.init (which it then skips), keeping OpenRLHF's default worker env."""
+    """GPU Ray PPO: join (or start) Ray with the seed, the stand-ins and the method's hooks in every worker,
+    before OpenRLHF's own ray.init (which it then skips), keeping OpenRLHF's default worker env. A cluster this
+    process starts itself (no RAY_ADDRESS: one machine) listens on the loopback only (pin_loopback first)."""
     import ray
 
+    from repro.cpu.ray_local import LOOPBACK, bootstrapped_cluster
+
     env = {"TOKENIZERS_PARALLELISM": "true", "NCCL_DEBUG": "WARN", "RAY_ENABLE_ZERO_COPY_TORCH_TENSORS": "1"}
-    env.update({k: v for k, v in os.environ.items() if k.startswith("REPRO_")})
-    ray.init(runtime_env={"env_vars": env, "worker_process_setup_hook": "repro.launch.openrlhf_entry.worker_setup"})
+    env.update({k: v for k, v in os.environ.items() if k.startswith("REPRO_") or k == "GLOO_SOCKET_IFNAME"})
+    local = {} if bootstrapped_cluster() else {"_node_ip_address": LOOPBACK, "include_dashboard": False}
+    ray.init(runtime_env={"env_vars": env, "worker_process_setup_hook": "repro.launch.openrlhf_entry.worker_setup"},
+             **local)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         sys.exit("usage: python -m repro.launch.openrlhf_entry <module> [args...]")
+    ray_ppo = argv[0] == "openrlhf.cli.train_ppo_ray"
+    if ray_ppo:
+        from repro.cpu import ray_local
+
+        if not ray_local.bootstrapped_cluster():
+            ray_local.pin_loopback()  # before the shims and hooks: any of them may import ray
+    install_shims()
     record_effective_args()
     seed_driver(argv)
     run_hooks()
-    if argv[0] == "openrlhf.cli.train_ppo_ray":
-        init_ray_with_hooks()
-    sys.argv = argv
-    runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+    hf_engine = "vllm" in os.environ.get(SHIMS_ENV, "").split(",")
+    if hf_engine:
+        from repro.cpu import local_rendezvous
+
+        local_rendezvous.open_store_dir()  # the HF engine's weight-sync rendezvous; before Ray, so workers inherit it
+    try:
+        if ray_ppo:
+            init_ray_with_hooks()
+        sys.argv = argv
+        runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+    finally:
+        if hf_engine:
+            local_rendezvous.close_store_dir()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,21 @@ def cache_root() -> Path:
     return Path(os.environ.get("REPRO_CACHE", REPO_ROOT / ".cache"))
 
 
-def stage_env(resources: Resources) -> dict[str, str]:
+# "flash_attn,vllm": the stand-ins a GPU stage installs before OpenRLHF is imported (repro/launch/openrlhf_entry.py).
+SHIMS_ENV = "REPRO_SHIMS"
+
+
+def gpu_shims(resources: Resources, rollout_engine: str | None = None) -> list[str]:
+    """Stand-ins a GPU stage needs (CPU stages get every one from repro.cpu.run): flash_attn's import-time names
+    when the stage attends without flash-attn (a GPU machine may not have it), vLLM's interface when the
+    harness's HF engine generates the rollouts. Empty for the default GPU stack, so those stages are unchanged."""
+    if resources.device == "cpu":
+        return []
+    return (["flash_attn"] if resources.attention_kernel != "flash_attention_2" else []) + \
+        (["vllm"] if rollout_engine == "hf" else [])
+
+
+def stage_env(resources: Resources, rollout_engine: str | None = None) -> dict[str, str]:
     threads = str(resources.threads)
     env = {
         "HF_HUB_OFFLINE": "1",
@@ -34,6 +48,11 @@ def stage_env(resources: Resources) -> dict[str, str]:
         # DeepSpeed JIT-compiles its CPU ops (~4 min) on first use: pay it once per checkout.
         env["TORCH_EXTENSIONS_DIR"] = str(cache_root() / "torch_extensions")
         env["DS_ACCELERATOR"] = "cpu"
+    shims = gpu_shims(resources, rollout_engine)
+    if shims:
+        env[SHIMS_ENV] = ",".join(shims)
+    if "vllm" in shims:
+        env["GLOO_SOCKET_IFNAME"] = "lo"  # the HF engine's weight sync: gloo on the loopback, one machine
     return env
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from repro.errors import RecipeError
 from repro.spec import CheckpointSpec, LoraSpec, Resources, RunSpec, TrainSpec
 from repro.stages import Stage, TokenCount
-from repro.stages.env import stage_env
+from repro.stages.env import gpu_shims, stage_env
 
 # Modules an OpenRLHF stage imports; checked before anything runs.
 REQUIRES = ["torch", "deepspeed", "openrlhf"]
@@ -39,6 +39,12 @@ def render_flags(flags: dict[str, Any]) -> list[str]:
     return argv
 
 
+def through_entry(module: str, resources: Resources) -> list[str]:
+    """The module, or, where the GPU stage needs stand-ins installed first (gpu_shims), the module behind
+    repro.launch.openrlhf_entry, which installs them. The default GPU stack runs the module itself."""
+    return ["repro.launch.openrlhf_entry", module] if gpu_shims(resources) else [module]
+
+
 def launch_prefix(module: str, resources: Resources) -> list[str]:
     """CPU: one process through the portability layer. GPU: DeepSpeed's launcher on the local GPUs."""
     if resources.device == "cpu":
@@ -47,15 +53,15 @@ def launch_prefix(module: str, resources: Resources) -> list[str]:
         # ${...} are filled per node from the Slurm allocation (repro/launch/stage_job.py).
         return ["torchrun", "--nnodes", str(resources.nodes), "--nproc_per_node", str(resources.gpus_per_node),
                 "--node_rank", "${NODE_RANK}", "--master_addr", "${MASTER_ADDR}", "--master_port", "${MASTER_PORT}",
-                "-m", module]
-    return ["deepspeed", "--num_gpus", str(resources.gpus_per_node), "--module", module]
+                "-m", *through_entry(module, resources)]
+    return ["deepspeed", "--num_gpus", str(resources.gpus_per_node), "--module", *through_entry(module, resources)]
 
 
 def single_process_prefix(module: str, resources: Resources) -> list[str]:
     """One Python process that imports openrlhf (e.g. a scoring script): through the CPU layer on CPU."""
     if resources.device == "cpu":
         return [sys.executable, "-m", "repro.cpu.run", module]
-    return [sys.executable, "-m", module]
+    return [sys.executable, "-m", *through_entry(module, resources)]
 
 
 def ray_prefix(module: str, resources: Resources, model_groups: int) -> list[str]:
@@ -68,8 +74,7 @@ def ray_prefix(module: str, resources: Resources, model_groups: int) -> list[str
 
 
 def attention(resources: Resources) -> str:
-    # transformers 5 refuses flash_attention_2 without flash-attn, which CPU machines lack.
-    return "eager" if resources.device == "cpu" else "flash_attention_2"
+    return resources.attention_kernel
 
 
 def prompt_flags(spec: RunSpec) -> dict[str, Any]:

@@ -6,6 +6,7 @@ pack holds is checked on this venv's imports (repro/gpu/image.py)."""
 import json
 import lzma
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -59,18 +60,16 @@ def test_the_pack_fits_the_carry_and_rays_wheel_is_stripped_consistently(packed)
     assert listed == names and "ray/_private/worker.py" in names  # RECORD matches the files; Ray's core is there
 
 
-def test_the_pack_installs_without_an_index_and_its_copies_import_and_run(packed, tmp_path):
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    for f in packed.iterdir():  # as on the GPU machine: the standard library unpacks, pip installs offline
-        if f.name.endswith(".xz"):
-            with lzma.open(f) as src, open(wheels / f.name[:-3], "wb") as dst:
-                dst.write(src.read())
-        else:
-            (wheels / f.name).write_bytes(f.read_bytes())
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
-                    "--target", str(site), *map(str, wheels.glob("*.whl"))], check=True, timeout=600)
+def test_the_oneshot_script_installs_the_pack_without_an_index_and_its_copies_import_and_run(packed, tmp_path):
+    """gpu/oneshot.sh --install-only, as on the GPU machine: the standard library unpacks Ray's wheel, pip installs
+    every wheel offline into a folder of its own; then the installed copies (not this venv's) import and run."""
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    shutil.copytree(packed, wheels)
+    env = {**os.environ, "REPRO_GPU_WHEELS": str(wheels), "REPRO_GPU_SITE": str(site), "PYTHON": sys.executable}
+    out = subprocess.run(["bash", str(REPO / "gpu" / "oneshot.sh"), "--install-only"], env=env, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "GPU path imports from" in out.stdout and str(site) in out.stdout
     code = (
         "from repro.cpu import ray_local\n"
         "ray_local.pin_loopback()  # before anything imports ray: the cluster binds 127.0.0.1 only\n"

@@ -1,5 +1,6 @@
 """The paper's architectures as random-init IMDB models (issue #8): ModelSpec's GQA/RoPE/vocabulary fields, the
-padded tokenizer, and the bench recipes for Llama-3.2-3B and Llama-3-8B (validated and rendered, never trained)."""
+padded tokenizer, and the bench recipes for Llama-3.2-3B and Llama-3-8B, and Llama-3.2-1B on one GPU (validated and
+rendered, never trained here)."""
 
 import pytest
 
@@ -12,7 +13,9 @@ from repro.worlds.imdb.tokenizer import reserved_token, train_tokenizer
 from tests.conftest import needs
 
 # Parameters of the released models (config.json; 3.2-3B ties its embeddings, 3-8B does not).
-REAL_PARAMS = {"imdb/bench-llama32-3b": 3_212_749_824, "imdb/bench-llama3-8b": 8_030_261_248}
+REAL_PARAMS = {"imdb/bench-llama32-3b": 3_212_749_824, "imdb/bench-llama3-8b": 8_030_261_248,
+               "imdb/bench-llama32-1b-1gpu": 1_235_814_400}
+GPUS = {"imdb/bench-llama32-3b": 8, "imdb/bench-llama3-8b": 8, "imdb/bench-llama32-1b-1gpu": 1}
 
 TEXTS = ["this movie was great and the acting superb, a joy to watch"] * 40 + \
         ["terrible film with a boring plot and awful acting throughout"] * 40
@@ -32,7 +35,7 @@ def meta_params(spec: ModelSpec) -> int:
 def test_bench_recipe_has_the_real_models_parameter_count(recipe):
     spec = load_recipe(recipe)
     assert spec.model.vocab_size == 128256 and spec.model.num_kv_heads == 8 and spec.model.rope_theta == 500000.0
-    assert spec.resources.device == "gpu" and spec.resources.gpus_per_node == 8
+    assert spec.resources.device == "gpu" and spec.resources.gpus_per_node == GPUS[recipe]
     assert abs(meta_params(spec.model) / REAL_PARAMS[recipe] - 1) < 0.01
 
 
