@@ -8,10 +8,10 @@ seeds=${SEEDS:-0 1 2}
 failed=0
 for s in $seeds; do
   repro run --method dvpo --seed "$s" || failed=1                                               # k = 0
+  repro run --method dvpo --seed "$s" methods.dvpo.value_whitening=official_chunk || failed=1  # k = 0's GVM
   repro run --method dvpo --seed "$s" methods.dvpo.gvm.context_trajectories=2 || failed=1      # budget 128
   repro run --method dvpo --seed "$s" methods.dvpo.gvm.context_trajectories=4 \
     methods.dvpo.gvm.context_max_tokens=224 || failed=1
-  repro run --method dvpo --seed "$s" methods.dvpo.value_whitening=official_chunk || failed=1
   repro archive -r imdb --to results/imdb-dvpo-context/records
 done
 exit $failed
