@@ -16,9 +16,12 @@ import pytest
 from repro.store import load_record
 
 # A run of two stages: `slow` sleeps (and spawns a grandchild, as Ray does), then `after` writes a file.
+# The launcher starts with Python's own Ctrl-C handler even when the test runs as a background job of a
+# non-interactive shell (`cmd &`), which inherits SIGINT ignored and would silently ignore the test's Ctrl-C.
 SCRIPT = """
-import sys
+import signal, sys
 from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from repro.errors import Interrupted
 from repro.launch.local import LocalLauncher, reclaim_dead_run, run_stages
 from repro.spec import Resources
