@@ -98,11 +98,15 @@ def seed_worker() -> None:
 
 
 
+def requested_shims() -> set[str]:
+    return set(filter(None, os.environ.get(SHIMS_ENV, "").split(",")))
+
+
 def install_shims() -> None:
     """The stand-ins the stage asked for in $REPRO_SHIMS (repro/stages/env.py: gpu_shims), before anything
     imports openrlhf: flash_attn's import-time names on a GPU without flash-attn, and vLLM's interface backed
     by the harness's HF engine (on the GPU) where the recipe generates with it."""
-    names = set(filter(None, os.environ.get(SHIMS_ENV, "").split(",")))
+    names = requested_shims()
     if "flash_attn" in names:
         from repro.cpu import flash_attn_shim
 
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     record_effective_args()
     seed_driver(argv)
     run_hooks()
-    hf_engine = "vllm" in os.environ.get(SHIMS_ENV, "").split(",")
+    hf_engine = "vllm" in requested_shims()
     if hf_engine:
         from repro.cpu import local_rendezvous
 

@@ -134,13 +134,18 @@ def variant_notes(groups: list[Group]) -> list[str]:
     return [f"{g.label}: {g.overrides()}" for g in groups if g.variant or g.label != g.method]
 
 
+def metric_cells(runs: list[RunRecord], columns: list[Column]) -> list[Cell]:
+    """One cell per column over the runs that recorded its metric (a gap where none did)."""
+    return [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in columns]
+
+
 def scores_table(setting: str, records: list[RunRecord], defs: TableDefs) -> Table:
     sdef = defs.scores_for(setting)
     groups = variant_groups(records)
     rows = []
     for g in groups:
         runs = [r for r in g.records if r.status == "completed"]
-        cells = [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in sdef.columns]
+        cells = metric_cells(runs, sdef.columns)
         rows.append(([g.label, str(len(runs))], cells))
     mark_best([cells for _, cells in rows], sdef.columns)
     notes = ["mean ± std over seeds of one variant (variants never pool); n = completed seeds; bold = best per column"]
@@ -165,7 +170,7 @@ def learned_signals_table(setting: str, records: list[RunRecord], sdef: ScoresDe
         return None
     table_rows, notes = [], []
     for g, runs, labels in rows.values():
-        cells = [Cell.of([r.metrics[c.metric] for r in runs if c.metric in r.metrics], c.format) for c in sdef.columns]
+        cells = metric_cells(runs, sdef.columns)
         more = len(labels) - 1
         label = g.label + (f" (+{more} variant{'s' if more > 1 else ''})" if more else "")
         table_rows.append(([label, str(len(runs))], cells))
