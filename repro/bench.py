@@ -17,6 +17,7 @@ from pathlib import Path
 from repro.launch.local import run_stages
 from repro.metrics.summary import scalar_events
 from repro.runs import open_record, plan_run
+from repro.store import atomic_write_json, load_record
 from repro.tables.bench import BenchRow, bench_tables
 from repro.tables.render import to_markdown
 
@@ -44,12 +45,36 @@ def world_params(plan) -> int | None:
     return json.loads(stats.read_text()).get("base_model", {}).get("params")
 
 
+ROW_FILE = "bench-row.json"
+
+
+def finished_row(root: Path, plan) -> BenchRow | None:
+    """A method this bench already measured under `root` (--keep): its row, when the run completed with the same
+    run id (same spec). A bench of every method outlives a session; a re-run measures only what is missing."""
+    row_file = root / ROW_FILE
+    if not row_file.is_file() or not plan.layout.record_path.is_file():
+        return None
+    saved = json.loads(row_file.read_text())
+    record = load_record(plan.layout.record_path)
+    if saved.get("run_id") != plan.layout.run_id or record.status != "completed":
+        return None
+    return BenchRow(plan.method, plan.spec.resources.device, saved["total_wall_s"], record,
+                    saved.get("step_gaps_s", []), world_params(plan))
+
+
 def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[str, ...],
           keep_root: Path | None = None) -> list[BenchRow]:
     rows = []
     for method in methods:
         root = keep_root / method if keep_root else Path(tempfile.mkdtemp(prefix=f"repro-bench-{method}-"))
         plan = plan_run(method, recipe, seed, overrides, root)
+        if keep_root and (row := finished_row(root, plan)):
+            rows.append(row)
+            continue
+        if keep_root:
+            # A method interrupted half-way starts over: every stage of a row is timed from scratch in one go.
+            shutil.rmtree(root, ignore_errors=True)
+            plan = plan_run(method, recipe, seed, overrides, root)
         record = open_record(plan, "local")
         t0 = time.perf_counter()
         run_stages(plan.stages, record, plan.layout.record_path)
@@ -60,6 +85,9 @@ def bench(methods: list[str], recipe: str, seed: int | None, overrides: tuple[st
         if keep_root is None:
             # The record is in memory; a paper-size method leaves ~100 GB of checkpoints behind otherwise.
             shutil.rmtree(root, ignore_errors=True)
+        elif record.status == "completed":
+            atomic_write_json(root / ROW_FILE, {"run_id": plan.layout.run_id, "total_wall_s": wall,
+                                                "step_gaps_s": gaps})
     return rows
 
 

@@ -219,7 +219,8 @@ def bench(
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="recipe name or YAML path")] = "imdb",
     seed: Annotated[Optional[int], typer.Option(help="overrides the recipe's seed")] = None,
     keep: Annotated[Optional[Path], typer.Option(help="keep every method's run under this folder (default: a temp "
-                                                      "dir, deleted once its numbers are read)")] = None,
+                                                      "dir, deleted once its numbers are read); a re-run with "
+                                                      "the same folder reuses the methods already measured")] = None,
     out_md: Annotated[Optional[Path], typer.Option("--out", help="also write the Markdown table here")] = None,
 ) -> None:
     """Time every stage of each method from scratch (warm installs), side by side."""

@@ -148,3 +148,30 @@ def test_one_process_frozen_pair_is_predicted_as_two_frozen_models():
     assert roles[("dvpo", "reference_gvm")][3].mean == pytest.approx(2 * 2 * 1e6 / 2**20)  # 2 models x 2 B/param
     rows = {lead[0]: cells for lead, cells in prediction_table([ppo, lean]).rows}
     assert [c.mean for c in rows["dvpo"]] == pytest.approx([20 / 36, 700 / 1200, 0.6, 16 / 24])
+
+
+def test_a_kept_bench_reuses_a_completed_method_and_nothing_else(tmp_path):
+    import json
+
+    from repro.bench import ROW_FILE, finished_row
+    from repro.runs import plan_run
+    from repro.store import atomic_write_json
+
+    root = tmp_path / "dpo"
+    plan = plan_run("dpo", "imdb/smoke", None, (), root)
+    assert finished_row(root, plan) is None  # nothing measured yet
+    rec = row("dpo", {"world": 1.0, "dpo": 3.0}, 0.6).record
+    rec.run_id, rec.status = plan.layout.run_id, "completed"
+    plan.layout.record_path.parent.mkdir(parents=True)
+    plan.layout.record_path.write_text(rec.model_dump_json())
+    assert finished_row(root, plan) is None  # completed, but the bench never wrote its row: not reused
+    atomic_write_json(root / ROW_FILE, {"run_id": plan.layout.run_id, "total_wall_s": 4.5, "step_gaps_s": [0.5]})
+    reused = finished_row(root, plan)
+    assert (reused.method, reused.total_wall_s, reused.step_gaps_s) == ("dpo", 4.5, [0.5])
+    assert reused.stage_wall() == {"world": 1.0, "dpo": 3.0}
+    other = plan_run("dpo", "imdb/smoke", 7, (), root)  # another seed is another run: measured again
+    assert finished_row(root, other) is None
+    rec.status = "interrupted"
+    plan.layout.record_path.write_text(rec.model_dump_json())
+    assert finished_row(root, plan) is None
+    assert json.loads((root / ROW_FILE).read_text())["total_wall_s"] == 4.5
