@@ -29,6 +29,23 @@ def normalise(text: str, results_root: Path) -> str:
             .replace(str(REPO), "<repo>"))
 
 
+@pytest.fixture(scope="session")
+def dpo_smoke_run(tmp_path_factory):
+    """`repro run --method dpo -r imdb/smoke` once per session: its results root and record (as JSON). The DPO
+    pipeline's tests read it and the Slurm test compares its own run against it, so it trains once, not twice."""
+    import json
+    import subprocess
+
+    root = tmp_path_factory.mktemp("dpo-smoke")
+    proc = subprocess.run([sys.executable, "-m", "repro.cli", "run", "--method", "dpo", "--recipe", "imdb/smoke"],
+                          env={**os.environ, "REPRO_RESULTS": str(root)}, capture_output=True, text=True,
+                          timeout=900, cwd=REPO)
+    if proc.returncode != 0:
+        pytest.fail(f"repro run --method dpo exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    (record_path,) = (root / "runs").glob("imdb-smoke-dpo-*/record.json")
+    return root, json.loads(record_path.read_text())
+
+
 @pytest.fixture(scope="module")
 def openrlhf_shims():
     """The CPU layer's shims (vLLM, flash-attn, CUDA redirects) before a test imports OpenRLHF's trainers."""

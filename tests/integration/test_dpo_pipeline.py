@@ -22,11 +22,8 @@ def repro(*args: str, root: Path, check: bool = True, env: dict[str, str] | None
 
 
 @pytest.fixture(scope="module")
-def dpo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("results")
-    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", root=root)
-    (record_path,) = (root / "runs").glob("imdb-smoke-dpo-*/record.json")
-    return root, json.loads(record_path.read_text())
+def dpo_run(dpo_smoke_run):
+    return dpo_smoke_run
 
 
 def load_weights(model_dir: Path) -> dict:

@@ -6,21 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from repro.store import load_record
+from repro.store import RunRecord, load_record
 from tests.conftest import tensorboard_steps
 from tests.slurm.conftest import SLURM, records, repro, sacct_state, wait_final, wait_for
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 
 
-def test_dpo_through_slurm_gives_the_local_record(tmp_path):
-    slurm_root, local_root = tmp_path / "slurm", tmp_path / "local"
+def test_dpo_through_slurm_gives_the_local_record(tmp_path, dpo_smoke_run):
+    slurm_root = tmp_path / "slurm"
     repro("run", "--method", "dpo", "--recipe", "imdb/smoke", *SLURM, root=slurm_root)
     (via_slurm,) = wait_final(slurm_root)
     assert via_slurm.status == "completed", [(s.name, s.status, s.log_tail) for s in via_slurm.stages]
     assert all(s.job_id and s.status == "completed" for s in via_slurm.stages)
-    repro("run", "--method", "dpo", "--recipe", "imdb/smoke", root=local_root)
-    (local,) = records(local_root)
+    local = RunRecord.model_validate(dpo_smoke_run[1])  # the same run, launched locally (the session's one)
     assert [s.name for s in via_slurm.stages] == [s.name for s in local.stages]
     assert via_slurm.fingerprints == local.fingerprints
     assert via_slurm.metrics == pytest.approx(local.metrics)
