@@ -7,6 +7,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from repro.cpuflags import KERNEL_FLAGS, cpu_flags  # noqa: F401  (env.json names them)
 from repro.recipes import REPO_ROOT
 
 PACKAGES = ("repro-dvpo", "torch", "transformers", "deepspeed", "openrlhf", "ray", "datasets",
@@ -45,20 +46,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-# The instruction sets that decide which CPU kernels torch and DeepSpeed run: one seed gives other numbers on
-# machines that differ here (results/imdb-frontier: Intel Xeon vs AMD EPYC), so records name them, narrowest first.
-KERNEL_FLAGS = ("fma", "avx2", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+def bf16_matmul_mode() -> str:
+    """How CPU stages multiply bf16 matrices here: 'native' kernels or 'fp32' upcast (repro.cpu.bf16_matmul)."""
+    from repro.cpu.bf16_matmul import current_mode
 
-
-def cpu_flags(cpuinfo: str | None = None) -> list[str]:
-    """The KERNEL_FLAGS this CPU has, from /proc/cpuinfo's first `flags` line (empty where there is none)."""
-    try:
-        text = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    present = set(line.split(":", 1)[-1].split())
-    return [f for f in KERNEL_FLAGS if f in present]
+    return current_mode()
 
 
 def gpu_models() -> list[str]:
@@ -76,6 +68,7 @@ def collect_env() -> dict:
         "platform": platform.platform(),
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
+        "cpu_bf16_matmul": bf16_matmul_mode(),
         "cpu_count": os.cpu_count(),
         "gpus": gpu_models(),
         "packages": package_versions(),

@@ -50,8 +50,9 @@ def set_threads() -> None:
 
 
 def install_shims() -> None:
-    from repro.cpu import cuda_redirect, flash_attn_shim, local_rendezvous, vllm_shim
+    from repro.cpu import bf16_matmul, cuda_redirect, flash_attn_shim, local_rendezvous, vllm_shim
 
+    bf16_matmul.install()
     cuda_redirect.install()
     flash_attn_shim.install()
     vllm_shim.install()

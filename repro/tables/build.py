@@ -111,7 +111,9 @@ def hardware_of(record: RunRecord) -> str:
         return f"{len(gpus)}x {gpus[0]}"
     flags = record.env.get("cpu_flags") or []  # narrowest first: the last is the widest; older records lack them
     widest = f", {flags[-1]}" if flags else ""
-    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores{widest})"
+    # Upcast bf16 matmuls (repro.cpu.bf16_matmul) sum in another order than native kernels: another draw.
+    upcast = ", bf16 matmul in fp32" if record.env.get("cpu_bf16_matmul") == "fp32" else ""
+    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores{widest}{upcast})"
 
 
 def device_of(record: RunRecord) -> str:

@@ -224,3 +224,32 @@ def test_ray_imported_before_the_loopback_pin_is_refused_not_exposed():
             "try:\n    ray_local.pin_loopback()\nexcept ray_local.RayImportedTooEarly as e:\n    print('refused:', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "refused: ray was imported before" in out.stdout, out.stderr[-2000:]
+
+
+def test_bf16_matmul_mode_follows_the_cpu_kernels_unless_set():
+    from repro.cpu.bf16_matmul import mode_for
+
+    assert mode_for(None, ["fma", "avx2"]) == "fp32"  # AVX2-only (e.g. AMD EPYC Zen 3): generic bf16 path, slow
+    assert mode_for("auto", ["avx2", "avx512f", "avx512_bf16"]) == "native"
+    assert mode_for("auto", ["avx2", "amx_tile", "amx_bf16"]) == "native"
+    assert mode_for("native", ["avx2"]) == "native" and mode_for(" FP32 ", ["avx512_bf16"]) == "fp32"
+    with pytest.raises(ValueError, match="REPRO_CPU_BF16_MATMUL='fast': expected one of auto, fp32, native"):
+        mode_for("fast", [])
+
+
+def test_upcast_linear_sums_in_float32_and_keeps_bf16_outside():
+    """1 + 2^-8 + 2^-8: summed in float32 it is 1 + 2^-7 (a bf16 value); rounded to bf16 after each addition it
+    would stay 1 (1 + 2^-8 is a tie that rounds to even). Gradients come back in bf16: d(sum)/dw = x."""
+    from repro.cpu.bf16_matmul import upcast_linear
+
+    linear = upcast_linear(torch.nn.functional.linear)
+    x = torch.ones(1, 3, dtype=torch.bfloat16, requires_grad=True)
+    w = torch.tensor([[1.0, 2**-8, 2**-8]], dtype=torch.bfloat16, requires_grad=True)
+    b = torch.tensor([0.5], dtype=torch.bfloat16, requires_grad=True)
+    out = linear(x, w, b)
+    assert out.dtype is torch.bfloat16 and out.item() == 1.5 + 2**-7
+    out.sum().backward()
+    assert w.grad.dtype is torch.bfloat16 and w.grad.tolist() == [[1.0, 1.0, 1.0]]
+    assert x.grad.tolist() == [[1.0, 2**-8, 2**-8]] and b.grad.tolist() == [1.0]
+    # Other dtypes pass through to the wrapped function untouched.
+    assert linear(x.float(), w.float()).dtype is torch.float32

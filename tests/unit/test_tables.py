@@ -148,6 +148,8 @@ def test_cpu_flags_name_the_kernel_instruction_sets_and_tables_show_the_widest()
     rec = fixed_records()[0]
     rec.env = {**rec.env, "cpu_flags": ["fma", "avx2"]}
     assert hardware_of(rec) == "CPU: Test CPU (2 cores, avx2)"
+    rec.env = {**rec.env, "cpu_bf16_matmul": "fp32"}  # repro.cpu.bf16_matmul upcast: another draw, so labelled
+    assert hardware_of(rec) == "CPU: Test CPU (2 cores, avx2, bf16 matmul in fp32)"
 
 
 def test_csv_holds_raw_numbers():

@@ -1,0 +1,69 @@
+"""bf16 linear layers on CPUs without bf16 kernels: multiply in float32, round the result to bf16.
+
+torch's CPU build multiplies bf16 matrices with oneDNN's bf16 kernels only where the CPU has them
+(avx512_bf16 or amx_bf16). Elsewhere (e.g. AVX2-only AMD EPYC Zen 3) it takes a generic path that is
+measured 12x slower than float32 on the IMDB model (README, "bf16 on CPUs without bf16 kernels"), which made
+every CPU training stage, and CI, several times slower on such machines. Both paths multiply bf16 values exactly and sum in
+float32, so upcasting the operands, running MKL's float32 GEMM and rounding the result to bf16 computes
+the same thing up to summation order; parameters, gradients and optimiser states stay bf16.
+
+REPRO_CPU_BF16_MATMUL: `auto` (default: upcast only where the CPU lacks bf16 kernels), `fp32` (always),
+`native` (never). The mode a run used is in its env.json (`cpu_bf16_matmul`): with the machine kind
+(cpu_flags) it decides the numbers, so a seed run in another mode is a new draw.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+ENV = "REPRO_CPU_BF16_MATMUL"
+MODES = ("auto", "fp32", "native")
+NATIVE_FLAGS = ("avx512_bf16", "amx_bf16")
+_installed = False
+
+
+def mode_for(setting: str | None, flags: list[str]) -> str:
+    """The mode a process uses: 'fp32' (upcast) or 'native', from the setting and the CPU's kernel flags."""
+    setting = (setting or "auto").strip().lower()
+    if setting not in MODES:
+        raise ValueError(f"{ENV}={setting!r}: expected one of {', '.join(MODES)}")
+    if setting == "auto":
+        return "native" if any(f in flags for f in NATIVE_FLAGS) else "fp32"
+    return setting
+
+
+def current_mode() -> str:
+    """This machine's mode under the current environment (what env.json records)."""
+    from repro.cpuflags import cpu_flags
+
+    return mode_for(os.environ.get(ENV), cpu_flags())
+
+
+def upcast_linear(linear):
+    """Wrap F.linear: bf16 CPU operands are multiplied in float32 and the result rounded back to bf16.
+    Other dtypes and devices pass through untouched; autograd carries the casts, so gradients come back
+    in each operand's own dtype."""
+    import torch
+
+    @functools.wraps(linear)
+    def wrapper(input, weight, bias=None):
+        if input.dtype is torch.bfloat16 and weight.dtype is torch.bfloat16 and input.device.type == "cpu":
+            out = linear(input.float(), weight.float(), None if bias is None else bias.float())
+            return out.to(torch.bfloat16)
+        return linear(input, weight, bias)
+
+    wrapper.__repro_upcast__ = True
+    return wrapper
+
+
+def install() -> str:
+    """Upcast bf16 linear layers when this machine's mode says so (idempotent); returns the mode."""
+    global _installed
+    mode = current_mode()
+    if mode == "fp32" and not _installed:
+        import torch.nn.functional as F
+
+        F.linear = upcast_linear(F.linear)
+        _installed = True
+    return mode
