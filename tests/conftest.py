@@ -8,6 +8,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every training test multiplies bf16 in float32 (repro/cpu/bf16_matmul.py) on every CPU kind, so CI's time
+# and numbers do not depend on the machine drawn (torch's generic bf16 path on AVX2-only CPUs made CI take 90
+# minutes). Runs outside the tests keep the `auto` default: native kernels where the CPU has them.
+os.environ.setdefault("REPRO_CPU_BF16_MATMUL", "fp32")
+
 
 def needs(*modules: str):
     """Skip a fast-tier test on a light install (`pip install -e .[dev]`) that lacks the training or

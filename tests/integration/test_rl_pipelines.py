@@ -254,7 +254,8 @@ def test_dvpo_as_the_official_scripts_run_it(dvpo, root):
     dropout 0.05 (the CPU rollout engine receives merged weights), GVM r 8 / alpha 32 with its value head trained
     in full and saved merged. The policy stage saves the adapter alone; the merge stage's full model is what
     evaluation reads. The GVM stays frozen; the policy differs from the plain run's."""
-    run = run_method(root, "dvpo", "methods.dvpo.gvm.context_trajectories=2", "methods.dvpo.gvm.context_max_tokens=64",
+    run = run_method(root, "dvpo", "methods.dvpo.gvm.epochs=1",  # one epoch: the checks are about wiring, not accuracy
+                     "methods.dvpo.gvm.context_trajectories=2", "methods.dvpo.gvm.context_max_tokens=64",
                      "methods.dvpo.value_whitening=official_chunk", "methods.dvpo.advantage_whitening=trl",
                      "rl.lora.rank=16", "rl.lora.alpha=32", "rl.lora.dropout=0.05",
                      "methods.dvpo.gvm.lora.rank=8", "methods.dvpo.gvm.lora.alpha=32")
