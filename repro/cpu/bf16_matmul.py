@@ -1,4 +1,4 @@
-"""bf16 linear layers on CPUs without bf16 kernels: multiply in float32, round the result to bf16.
+"""bf16 matmuls on CPUs without bf16 kernels: multiply in float32, round the result to bf16.
 
 torch's CPU build multiplies bf16 matrices with oneDNN's bf16 kernels only where the CPU has them
 (avx512_bf16 or amx_bf16). Elsewhere (e.g. AVX2-only AMD EPYC Zen 3) it takes a generic path that is
@@ -40,30 +40,35 @@ def current_mode() -> str:
     return mode_for(os.environ.get(ENV), cpu_flags())
 
 
-def upcast_linear(linear):
-    """Wrap F.linear: bf16 CPU operands are multiplied in float32 and the result rounded back to bf16.
-    Other dtypes and devices pass through untouched; autograd carries the casts, so gradients come back
-    in each operand's own dtype."""
+def upcast(op):
+    """Wrap a multiplying op (F.linear, torch.matmul): when every tensor operand is a bf16 CPU tensor, multiply
+    in float32 and round the result to bf16. Anything else (other dtypes or devices, `out=`) passes through
+    untouched; autograd carries the casts, so gradients come back in each operand's own dtype."""
     import torch
 
-    @functools.wraps(linear)
-    def wrapper(input, weight, bias=None):
-        if input.dtype is torch.bfloat16 and weight.dtype is torch.bfloat16 and input.device.type == "cpu":
-            out = linear(input.float(), weight.float(), None if bias is None else bias.float())
-            return out.to(torch.bfloat16)
-        return linear(input, weight, bias)
+    def is_cpu_bf16(t) -> bool:
+        return t is None or (isinstance(t, torch.Tensor) and t.dtype is torch.bfloat16 and t.device.type == "cpu")
+
+    @functools.wraps(op)
+    def wrapper(*args, **kwargs):
+        if kwargs or not all(is_cpu_bf16(a) for a in args):
+            return op(*args, **kwargs)
+        return op(*(None if a is None else a.float() for a in args)).to(torch.bfloat16)
 
     wrapper.__repro_upcast__ = True
     return wrapper
 
 
 def install() -> str:
-    """Upcast bf16 linear layers when this machine's mode says so (idempotent); returns the mode."""
+    """Upcast bf16 linear layers and torch.matmul (eager attention) when this machine's mode says so
+    (idempotent); returns the mode."""
     global _installed
     mode = current_mode()
     if mode == "fp32" and not _installed:
+        import torch
         import torch.nn.functional as F
 
-        F.linear = upcast_linear(F.linear)
+        F.linear = upcast(F.linear)
+        torch.matmul = upcast(torch.matmul)
         _installed = True
     return mode

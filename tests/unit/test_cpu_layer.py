@@ -240,9 +240,9 @@ def test_bf16_matmul_mode_follows_the_cpu_kernels_unless_set():
 def test_upcast_linear_sums_in_float32_and_keeps_bf16_outside():
     """1 + 2^-8 + 2^-8: summed in float32 it is 1 + 2^-7 (a bf16 value); rounded to bf16 after each addition it
     would stay 1 (1 + 2^-8 is a tie that rounds to even). Gradients come back in bf16: d(sum)/dw = x."""
-    from repro.cpu.bf16_matmul import upcast_linear
+    from repro.cpu.bf16_matmul import upcast
 
-    linear = upcast_linear(torch.nn.functional.linear)
+    linear = upcast(torch.nn.functional.linear)
     x = torch.ones(1, 3, dtype=torch.bfloat16, requires_grad=True)
     w = torch.tensor([[1.0, 2**-8, 2**-8]], dtype=torch.bfloat16, requires_grad=True)
     b = torch.tensor([0.5], dtype=torch.bfloat16, requires_grad=True)
@@ -251,5 +251,7 @@ def test_upcast_linear_sums_in_float32_and_keeps_bf16_outside():
     out.sum().backward()
     assert w.grad.dtype is torch.bfloat16 and w.grad.tolist() == [[1.0, 1.0, 1.0]]
     assert x.grad.tolist() == [[1.0, 2**-8, 2**-8]] and b.grad.tolist() == [1.0]
-    # Other dtypes pass through to the wrapped function untouched.
+    # Other dtypes pass through to the wrapped function untouched; torch.matmul (eager attention) alike.
     assert linear(x.float(), w.float()).dtype is torch.float32
+    matmul = upcast(torch.matmul)
+    assert matmul(x.detach(), w.detach().t()).item() == 1 + 2**-7 and matmul(x, w.t()).dtype is torch.bfloat16
