@@ -66,26 +66,16 @@ def test_cancel_stops_every_job(tmp_path):
     assert load_record(tmp_path / "runs" / rec.run_id / "record.json").status == "cancelled"
 
 
-def test_usr2_requeues_and_the_job_completes(tmp_path):
-    # A bigger world build gives the signal time to land while the stage runs.
-    repro("run", "--method", "sft", "--recipe", "imdb/smoke", "world.n_gold=12000", *SLURM, root=tmp_path)
-    (rec,) = records(tmp_path)
-    world_job = rec.stage("world").job_id
-    wait_for(lambda: sacct_state(world_job) == "RUNNING", 120, "the world job to start")
-    subprocess.run(["scancel", "--signal=USR2", world_job], check=True)
-    (done,) = wait_final(tmp_path)
-    assert done.status == "completed"
-    logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm").rglob("*_log.*"))
-    assert "requeue" in logs.lower(), logs[-3000:]
-    assert json.loads((Path(done.stage("world").workdir) / "stage.json").read_text())["status"] == "completed"
-
-
-def test_usr2_mid_policy_requeues_and_the_policy_continues_from_its_checkpoint(tmp_path):
-    """Preemption: the requeued policy job resumes from its last checkpoint instead of step 0."""
-    repro("run", "--method", "grpo", "--recipe", "imdb/smoke", "checkpoint.every_steps=1",
+def test_usr2_requeues_the_world_job_and_the_policy_continues_from_its_checkpoint(tmp_path):
+    """Preemption, twice in one run: USR2 during the world build requeues that job, which builds again and
+    completes; USR2 mid-policy requeues the policy job, which resumes from its last checkpoint, not step 0."""
+    # A bigger world build gives the first signal time to land while the stage runs.
+    repro("run", "--method", "grpo", "--recipe", "imdb/smoke", "world.n_gold=12000", "checkpoint.every_steps=1",
           "checkpoint.stages=[policy]", *SLURM, root=tmp_path)
     (rec,) = records(tmp_path)
-    policy_job = rec.stage("policy").job_id
+    world_job, policy_job = rec.stage("world").job_id, rec.stage("policy").job_id
+    wait_for(lambda: sacct_state(world_job) == "RUNNING", 120, "the world job to start")
+    subprocess.run(["scancel", "--signal=USR2", world_job], check=True)
     latest = Path(rec.stage("policy").workdir) / "ckpt" / "_actor" / "latest"
     wait_for(latest.is_file, 1200, "the policy's first checkpoint")
     subprocess.run(["scancel", "--signal=USR2", policy_job], check=True)
@@ -93,8 +83,10 @@ def test_usr2_mid_policy_requeues_and_the_policy_continues_from_its_checkpoint(t
     assert done.status == "completed", [(s.name, s.status, s.log_tail) for s in done.stages]
     policy = done.stage("policy")
     assert policy.resumed_from and policy.resumed_from.startswith("global_step")
-    logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm").rglob("*_log.*"))
-    assert "requeue" in logs.lower(), logs[-3000:]
+    for job in (world_job, policy_job):  # each job's own logs (slurm/<job id>/) say it was requeued
+        logs = "".join(p.read_text() for p in (tmp_path / "runs" / rec.run_id / "slurm" / job).rglob("*_log.*"))
+        assert "requeue" in logs.lower(), logs[-3000:]
+    assert json.loads((Path(done.stage("world").workdir) / "stage.json").read_text())["status"] == "completed"
     # One curve through the stop: steps 1..n, those after the saved step logged by the requeued job.
     steps = tensorboard_steps(Path(policy.workdir) / "tb", "train/timing/step_total")
     n = policy.train["train/timing/step_total"]["n"]
