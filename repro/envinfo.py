@@ -7,7 +7,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from repro.cpuflags import KERNEL_FLAGS, cpu_flags  # noqa: F401  (env.json names them)
+from repro.cpuflags import cpu_flags
 from repro.recipes import REPO_ROOT
 
 PACKAGES = ("repro-dvpo", "torch", "transformers", "deepspeed", "openrlhf", "ray", "datasets",
@@ -46,13 +46,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def bf16_matmul_mode() -> str:
-    """How CPU stages multiply bf16 matrices here: 'native' kernels or 'fp32' upcast (repro.cpu.bf16_matmul)."""
-    from repro.cpu.bf16_matmul import current_mode
-
-    return current_mode()
-
-
 def gpu_models() -> list[str]:
     from repro.metrics.nvml import Nvml
 
@@ -63,12 +56,14 @@ def gpu_models() -> list[str]:
 def collect_env() -> dict:
     import os
 
+    from repro.cpu.bf16_matmul import current_mode  # 'native' bf16 kernels or the 'fp32' upcast
+
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
-        "cpu_bf16_matmul": bf16_matmul_mode(),
+        "cpu_bf16_matmul": current_mode(),
         "cpu_count": os.cpu_count(),
         "gpus": gpu_models(),
         "packages": package_versions(),

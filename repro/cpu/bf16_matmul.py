@@ -1,11 +1,11 @@
 """bf16 matmuls on CPUs without bf16 kernels: multiply in float32, round the result to bf16.
 
-torch's CPU build multiplies bf16 matrices with oneDNN's bf16 kernels only where the CPU has them
-(avx512_bf16 or amx_bf16). Elsewhere (e.g. AVX2-only AMD EPYC Zen 3) it takes a generic path that is
-measured 12x slower than float32 on the IMDB model (README, "bf16 on CPUs without bf16 kernels"), which made
-every CPU training stage, and CI, several times slower on such machines. Both paths multiply bf16 values exactly and sum in
-float32, so upcasting the operands, running MKL's float32 GEMM and rounding the result to bf16 computes
-the same thing up to summation order; parameters, gradients and optimiser states stay bf16.
+torch's CPU build multiplies bf16 matrices with oneDNN's bf16 kernels only where the CPU has them (avx512_bf16
+or amx_bf16). Elsewhere (e.g. AVX2-only AMD EPYC Zen 3) it takes a generic path that is measured 12x slower
+than float32 on the IMDB model (README, "bf16 on CPUs without bf16 kernels"), which made every CPU training
+stage, and CI, several times slower on such machines. Both paths multiply bf16 values exactly and sum in
+float32, so upcasting the operands, running MKL's float32 GEMM and rounding the result to bf16 computes the
+same thing up to summation order; parameters, gradients and optimiser states stay bf16.
 
 REPRO_CPU_BF16_MATMUL: `auto` (default: upcast only where the CPU lacks bf16 kernels), `fp32` (always),
 `native` (never). The mode a run used is in its env.json (`cpu_bf16_matmul`): with the machine kind
@@ -55,7 +55,6 @@ def upcast(op):
             return op(*args, **kwargs)
         return op(*(None if a is None else a.float() for a in args)).to(torch.bfloat16)
 
-    wrapper.__repro_upcast__ = True
     return wrapper
 
 
