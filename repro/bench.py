@@ -14,11 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from repro.envinfo import machine_facts
 from repro.launch.local import run_stages
 from repro.metrics.summary import scalar_events
 from repro.runs import open_record, plan_run
 from repro.store import atomic_write_json, load_record
 from repro.tables.bench import BenchRow, bench_tables
+from repro.tables.build import hardware_of, machine_label
 from repro.tables.render import to_markdown
 
 
@@ -57,6 +59,8 @@ def finished_row(root: Path, plan) -> BenchRow | None:
     saved = json.loads(row_file.read_text())
     record = load_record(plan.layout.record_path)
     if saved.get("run_id") != plan.layout.run_id or record.status != "completed":
+        return None
+    if hardware_of(record) != machine_label(machine_facts()):  # kept on another machine kind: measure it here
         return None
     return BenchRow(plan.method, plan.spec.resources.device, saved["total_wall_s"], record,
                     saved.get("step_gaps_s", []), world_params(plan))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -53,19 +54,30 @@ def gpu_models() -> list[str]:
     return nvml.device_names() if nvml else []
 
 
-def collect_env() -> dict:
+def machine_facts(environ: Mapping[str, str] | None = None) -> dict:
+    """What decides a stage's numbers besides code and seed: CPU model, kernel flags, the bf16 matmul mode
+    under `environ` (a stage's own environment may set it), core count and GPUs. Taken where and when each
+    stage starts, so a run whose stages ran on several machines says so."""
     import os
 
-    from repro.cpu.bf16_matmul import current_mode  # 'native' bf16 kernels or the 'fp32' upcast
+    from repro.cpu.bf16_matmul import ENV, mode_for  # 'native' bf16 kernels or the 'fp32' upcast
 
+    environ = os.environ if environ is None else environ
+    flags = cpu_flags()
+    return {
+        "cpu": cpu_model(),
+        "cpu_flags": flags,
+        "cpu_bf16_matmul": mode_for(environ.get(ENV), flags),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpu_models(),
+    }
+
+
+def collect_env() -> dict:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "cpu_bf16_matmul": current_mode(),
-        "cpu_count": os.cpu_count(),
-        "gpus": gpu_models(),
+        **machine_facts(),
         "packages": package_versions(),
         "git": git_state(),
     }

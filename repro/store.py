@@ -63,6 +63,9 @@ class StageRecord(BaseModel):
     log_tail: str = Field("", description="last lines of the log when the stage failed")
     resumed_from: str | None = Field(None, description="the stage's own checkpoint it continued from (e.g. "
                                                        "global_step2) after a stop; None = it started at step 0")
+    machine: dict[str, Any] = Field({}, description="where the stage ran, taken at its start (envinfo."
+                                                   "machine_facts: cpu, cpu_flags, cpu_bf16_matmul, cpu_count, "
+                                                   "gpus); {} in records older than the field")
 
 
 class RunOwner(BaseModel):
@@ -96,7 +99,8 @@ class RunRecord(BaseModel):
     created_at: str
     updated_at: str
     spec: dict[str, Any]
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = Field({}, description="the latest invocation's launcher environment (env.json); where "
+                                               "each stage ran is stages[].machine")
     train_stage: str | None = Field(None, description="the method's own training stage (efficiency tables)")
     rollout_engine: str | None = Field(None, description="rollout engine and its memory preallocation, if any")
     variant: dict[str, Any] = Field({}, description="what the resolved spec changes against the recipe as shipped "

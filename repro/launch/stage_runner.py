@@ -25,6 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from repro.envinfo import machine_facts
 from repro.errors import MissingDependencyError, StageFailed
 from repro.launch.build_locks import clear_stale_build_locks
 from repro.launch.checkpoints import prepare_resume
@@ -191,7 +192,7 @@ class StageRunner:
             resumed_from = prepare_resume(stage, key, fresh=self.force)
             rec = StageRecord(name=stage.name, shared=stage.shared, workdir=stage.workdir, key=key,
                               command=stage.command_line(), status="running", started_at=now(),
-                              resumed_from=resumed_from)
+                              resumed_from=resumed_from, machine=machine_facts({**os.environ, **stage.env}))
             self.set_stage(rec)
             (workdir / "stage.json").unlink(missing_ok=True)
             if stage.tensorboard_dir and not resumed_from:  # a fresh run must not append to the last one's curves

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from repro.metrics.analytic import TRAINED_ROLES, RoleModel, bytes_per_param, predicted_compute, predicted_memory
 from repro.store import RunRecord, StageRecord
-from repro.tables.build import Cell, Table, logged_step_time_s, peak_memory_mib
+from repro.tables.build import Cell, Table, hardware_of, logged_step_time_s, peak_memory_mib
 
 
 @dataclass
@@ -90,7 +90,17 @@ def stages_table(rows: list[BenchRow], command: str) -> Table:
                                   value(r.peak_rss_mib, ".0f"), value(r.peak_pss_mib, ".0f"),
                                   value(m.get("gold/reward_mean"), ".3f"), value(m.get("gold/win_rate_vs_sft"), ".3f")]))
     return Table("bench-stages", f"Every stage from scratch ({devices(rows)})", header, body,
-                 [f"measured on {devices(rows)} with: `{command}`"])
+                 [f"measured on {machines(rows)} with: `{command}`"])
+
+
+def machines(rows: list[BenchRow]) -> str:
+    """The machine kind every row ran on; rows kept from several machines (--keep across sessions) are named
+    one by one, since their ratios compare machines as well as methods."""
+    kinds = {r.method: hardware_of(r.record) for r in rows}
+    if len(set(kinds.values())) <= 1:
+        return next(iter(kinds.values()), devices(rows))
+    return ("several machine kinds, so ratios across them are not like for like: "
+            + " | ".join(f"{method}: {kind}" for method, kind in kinds.items()))
 
 
 def train_stage_table(rows: list[BenchRow]) -> Table:

@@ -106,14 +106,21 @@ def setup_footnotes(records: list[RunRecord]) -> list[str]:
 
 
 def hardware_of(record: RunRecord) -> str:
-    gpus = record.env.get("gpus") or []
+    """The machine kinds a run's numbers came from: each stage's own (stages[].machine, in stage order; a
+    resumed run may have trained on one machine and evaluated on another), else the launcher's env.json."""
+    kinds = list(dict.fromkeys(machine_label(s.machine) for s in record.stages if s.machine))
+    return " + ".join(kinds) if kinds else machine_label(record.env)
+
+
+def machine_label(facts: dict) -> str:
+    gpus = facts.get("gpus") or []
     if gpus:
         return f"{len(gpus)}x {gpus[0]}"
-    flags = record.env.get("cpu_flags") or []  # narrowest first: the last is the widest; older records lack them
+    flags = facts.get("cpu_flags") or []  # narrowest first: the last is the widest; older records lack them
     widest = f", {flags[-1]}" if flags else ""
     # Upcast bf16 matmuls (repro.cpu.bf16_matmul) sum in another order than native kernels: another draw.
-    upcast = ", bf16 matmul in fp32" if record.env.get("cpu_bf16_matmul") == "fp32" else ""
-    return f"CPU: {record.env.get('cpu', '?')} ({record.env.get('cpu_count', '?')} cores{widest}{upcast})"
+    upcast = ", bf16 matmul in fp32" if facts.get("cpu_bf16_matmul") == "fp32" else ""
+    return f"CPU: {facts.get('cpu', '?')} ({facts.get('cpu_count', '?')} cores{widest}{upcast})"
 
 
 def device_of(record: RunRecord) -> str:

@@ -161,6 +161,11 @@ def test_ppo_record_complete_and_timed(ppo):
     for series in ("train/timing/step_total", "train/timing/generation", "train/critic_loss", "train/policy_loss"):
         assert train[series]["n"] == 3 and train[series]["all_finite"], series
     assert 0 <= ppo["metrics"]["gold/reward_mean"] <= 1
+    # Where each stage ran, taken at its start (tables label hardware from these, not from the launcher).
+    from repro.envinfo import cpu_model
+
+    assert {s["machine"]["cpu"] for s in ppo["stages"]} == {cpu_model()}
+    assert {s["machine"]["cpu_bf16_matmul"] for s in ppo["stages"]} == {"fp32"}  # tests/conftest.py sets it
 
 
 def test_reward_model_beats_chance(ppo):

@@ -13,6 +13,7 @@ def row(method: str, walls: dict[str, float], reward: float, train_stage: str = 
                           metrics=StageMetrics(device="cpu", wall_s=w, peak_rss_mib=100 * w, peak_pss_mib=50 * w)) for n, w in walls.items()]
     rec = RunRecord(run_id=method, method=method, recipe="r", setting="s", seed=0, created_at=now(),
                     updated_at=now(), spec={}, stages=stages, train_stage=train_stage,
+                    env={"cpu": "Test CPU", "cpu_count": 2, "cpu_flags": ["avx2"]},
                     metrics={"gold/reward_mean": reward, "gold/win_rate_vs_sft": 0.5})
     return BenchRow(method, "cpu", sum(walls.values()), rec)
 
@@ -25,7 +26,17 @@ def test_markdown_table_hand_case():
     assert lines[2] == "| method | total s | world s | sft s | dpo s | peak RSS MiB | peak PSS MiB | gold reward | win vs SFT |"
     assert lines[4] == "| sft | 3.0 | 1.0 | 2.0 | — | 200 | 100 | 0.500 | 0.500 |"
     assert lines[5] == "| dpo | 6.0 | 1.0 | 2.0 | 3.0 | 300 | 150 | 0.750 | 0.500 |"
-    assert "- measured on CPU with: `repro bench`" in lines
+    assert "- measured on CPU: Test CPU (2 cores, avx2) with: `repro bench`" in lines
+
+
+def test_a_bench_kept_across_machine_kinds_names_each_rows_machine():
+    # --keep lets a bench outlive a session; a row kept from another machine must not pass for a like-for-like one.
+    dpo = row("dpo", {"world": 1.0, "dpo": 3.0}, 0.75)
+    for s in dpo.record.stages:
+        s.machine = {"cpu": "Other CPU", "cpu_count": 2, "cpu_flags": ["avx2", "avx512_bf16"]}
+    lines = render_markdown([row("sft", {"world": 1.0, "sft": 2.0}, 0.5), dpo], "repro bench").splitlines()
+    assert ("- measured on several machine kinds, so ratios across them are not like for like: "
+            "sft: CPU: Test CPU (2 cores, avx2) | dpo: CPU: Other CPU (2 cores, avx512_bf16) with: `repro bench`") in lines
 
 
 def render_table3(rows: list[BenchRow]) -> str:
@@ -154,6 +165,7 @@ def test_a_kept_bench_reuses_a_completed_method_and_nothing_else(tmp_path):
     import json
 
     from repro.bench import ROW_FILE, finished_row
+    from repro.envinfo import machine_facts
     from repro.runs import plan_run
     from repro.store import atomic_write_json
 
@@ -162,6 +174,8 @@ def test_a_kept_bench_reuses_a_completed_method_and_nothing_else(tmp_path):
     assert finished_row(root, plan) is None  # nothing measured yet
     rec = row("dpo", {"world": 1.0, "dpo": 3.0}, 0.6).record
     rec.run_id, rec.status = plan.layout.run_id, "completed"
+    for stage in rec.stages:
+        stage.machine = machine_facts()  # measured on this machine kind
     plan.layout.record_path.parent.mkdir(parents=True)
     plan.layout.record_path.write_text(rec.model_dump_json())
     assert finished_row(root, plan) is None  # completed, but the bench never wrote its row: not reused
@@ -171,6 +185,12 @@ def test_a_kept_bench_reuses_a_completed_method_and_nothing_else(tmp_path):
     assert reused.stage_wall() == {"world": 1.0, "dpo": 3.0}
     other = plan_run("dpo", "imdb/smoke", 7, (), root)  # another seed is another run: measured again
     assert finished_row(root, other) is None
+    rec.stages[1].machine = {**machine_facts(), "cpu": "Another CPU"}  # kept from another machine kind
+    plan.layout.record_path.write_text(rec.model_dump_json())
+    assert finished_row(root, plan) is None
+    rec.stages[1].machine = machine_facts()
+    plan.layout.record_path.write_text(rec.model_dump_json())
+    assert finished_row(root, plan) is not None
     rec.status = "interrupted"
     plan.layout.record_path.write_text(rec.model_dump_json())
     assert finished_row(root, plan) is None

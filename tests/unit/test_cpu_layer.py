@@ -237,6 +237,15 @@ def test_bf16_matmul_mode_follows_the_cpu_kernels_unless_set():
         mode_for("fast", [])
 
 
+def test_a_stages_machine_facts_take_the_bf16_mode_from_the_stages_own_environment():
+    from repro.envinfo import machine_facts
+
+    facts = machine_facts({"REPRO_CPU_BF16_MATMUL": "native"})
+    assert facts["cpu_bf16_matmul"] == "native"
+    assert machine_facts({"REPRO_CPU_BF16_MATMUL": "fp32"})["cpu_bf16_matmul"] == "fp32"
+    assert set(facts) == {"cpu", "cpu_flags", "cpu_bf16_matmul", "cpu_count", "gpus"} and facts["cpu_count"] >= 1
+
+
 def test_upcast_linear_sums_in_float32_and_keeps_bf16_outside():
     """1 + 2^-8 + 2^-8: summed in float32 it is 1 + 2^-7 (a bf16 value); rounded to bf16 after each addition it
     would stay 1 (1 + 2^-8 is a tie that rounds to even). Gradients come back in bf16: d(sum)/dw = x."""

@@ -3,6 +3,7 @@
 import pytest
 
 from repro.errors import ReproError
+from repro.store import StageRecord
 from repro.tables.build import (Cell, build_all, efficiency_tables, hardware_of, learned_signals_table,
                                 paper_tables, scores_table)
 from repro.tables.render import to_csv, to_latex, to_markdown
@@ -195,3 +196,18 @@ def test_report_page_holds_every_table_and_inlines_its_plots(tmp_path):
     assert page.name == "imdb.html" and text.startswith("<!doctype html>")
     assert text.count("<table>") == len(build_all(fixed_records(), DEFS)) and "Paper Table 3" in text
     assert text.count('src="data:image/png;base64,') >= 2 and "<script" not in text
+
+
+def test_hardware_comes_from_where_each_stage_ran_not_from_the_latest_launcher():
+    # A run trained on one machine, then resumed elsewhere with every stage skipped, rewrites env.json:
+    # the stages' own machine facts keep the label true.
+    rec = fixed_records()[0]
+    rec.env = {**rec.env, "cpu": "Launcher CPU", "cpu_bf16_matmul": "fp32"}
+    trained = {"cpu": "Trainer CPU", "cpu_flags": ["avx2", "avx512_bf16"], "cpu_count": 2, "gpus": []}
+    rec.stages = [StageRecord(name="sft", workdir="/w/sft", machine=trained),
+                  StageRecord(name="dvpo", workdir="/w/dvpo", machine={**trained, "cpu_bf16_matmul": "native"})]
+    assert hardware_of(rec) == "CPU: Trainer CPU (2 cores, avx512_bf16)"
+    rec.stages.append(StageRecord(name="eval", workdir="/w/eval", machine={"gpus": ["NVIDIA H200"]}))
+    assert hardware_of(rec) == "CPU: Trainer CPU (2 cores, avx512_bf16) + 1x NVIDIA H200"
+    rec.stages = [StageRecord(name="sft", workdir="/w/sft")]  # records older than stages[].machine
+    assert hardware_of(rec) == "CPU: Launcher CPU (2 cores, bf16 matmul in fp32)"
