@@ -28,6 +28,8 @@ class RoleUsage(BaseModel):
     peak_pss_mib: float = Field(description="peak of the role's processes' summed PSS")
     peak_gpu_mib: float | None = Field(None, description="peak of the role's processes' summed NVML memory (GPU)")
     cpu_s: float = Field(description="user + system CPU-seconds of the role's processes")
+    cpu_s_steady: float | None = Field(None, description="CPU-seconds between the ends of the stage's first and "
+                                                         "last logged steps (start-up and warm-up left out)")
 
 
 class StageMetrics(BaseModel):
@@ -45,6 +47,8 @@ class StageMetrics(BaseModel):
     cpu_s: float | None = Field(None, description="user + system CPU-seconds of the whole process tree")
     roles: dict[str, RoleUsage] = Field({}, description="per role (driver, actor, reference, critic, gvm, "
                                                        "reward_model, rollout, trainer, ray, other)")
+    steady_steps: int | None = Field(None, description="logged steps that roles' cpu_s_steady covers (all but the "
+                                                       "first); None: fewer than two steps logged")
 
 
 class StageRecord(BaseModel):

@@ -47,14 +47,19 @@ class RoleTotals:
 
     A worker's title changes once it becomes an actor (`ray::IDLE` -> `ray::PolicyModelActor`), so each reading
     takes the role afresh; CPU-seconds are each process's cumulative user+system time at its last reading,
-    credited to its last role."""
+    credited to its last role. Readings given a time also keep the per-role CPU-seconds at that time (at most
+    one per `snapshot_every_s`), so the CPU a window of the stage used (e.g. its steady training steps) is known."""
 
     peak_pss: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     peak_gpu_mib: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     cpu_by_pid: dict[int, tuple[str, float]] = field(default_factory=dict)
+    snapshots: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    snapshot_every_s: float = 1.0
 
-    def reading(self, procs: list[tuple[int, str, int, float]], gpu_mib_by_pid: dict[int, float] | None = None) -> None:
-        """procs: (pid, role, pss bytes, cpu seconds so far) for every process of the tree at one instant."""
+    def reading(self, procs: list[tuple[int, str, int, float]], gpu_mib_by_pid: dict[int, float] | None = None,
+                at: float | None = None) -> None:
+        """procs: (pid, role, pss bytes, cpu seconds so far) for every process of the tree at one instant;
+        at: that instant (seconds since the epoch), to keep a CPU snapshot."""
         pss, gpu = defaultdict(int), defaultdict(float)
         for pid, role, mem, cpu in procs:
             pss[role] += mem
@@ -65,9 +70,22 @@ class RoleTotals:
             self.peak_pss[role] = max(self.peak_pss[role], mem)
         for role, mib in gpu.items():
             self.peak_gpu_mib[role] = max(self.peak_gpu_mib[role], mib)
+        if at is not None and (not self.snapshots or at - self.snapshots[-1][0] >= self.snapshot_every_s):
+            self.snapshots.append((at, self.cpu_s()))
 
     def cpu_s(self) -> dict[str, float]:
         out: dict[str, float] = defaultdict(float)
         for role, cpu in self.cpu_by_pid.values():
             out[role] += cpu
         return dict(out)
+
+    def cpu_s_between(self, start: float, end: float) -> dict[str, float]:
+        """Per role, the CPU-seconds used from `start` to `end` (seconds since the epoch), read from the last
+        snapshots taken at or before each; {} when no snapshot precedes `start`."""
+        def at(t: float) -> dict[str, float] | None:
+            return next((cpu for when, cpu in reversed(self.snapshots) if when <= t), None)
+
+        before, after = at(start), at(end)
+        if before is None or after is None:
+            return {}
+        return {role: after[role] - before.get(role, 0.0) for role in after}

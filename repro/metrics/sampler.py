@@ -82,10 +82,13 @@ class ResourceSampler:
                 self.peak_gpu[dev] = max(self.peak_gpu.get(dev, 0.0), used)
             by_pid = self._nvml.process_mib_by_pid({r[0] for r in rows})
             self.peak_gpu_proc = max(self.peak_gpu_proc or 0.0, sum(by_pid.values()))
-        self.roles.reading(rows, by_pid)
+        self.roles.reading(rows, by_pid, at=time.time())
         self.samples += 1
 
-    def metrics(self, tokens: float | None = None) -> StageMetrics:
+    def metrics(self, tokens: float | None = None, steady: tuple[float, float, int] | None = None) -> StageMetrics:
+        """steady: (end of the first logged step, end of the last, steps between), from the stage's tensorboard
+        (steady_window); each role's CPU-seconds over that window are its steady-state work."""
+        steady_cpu = self.roles.cpu_s_between(steady[0], steady[1]) if steady else {}
         return StageMetrics(
             device=self.device,
             wall_s=round(self.wall_s, 3),
@@ -99,6 +102,17 @@ class ResourceSampler:
             cpu_s=round(sum(cpu.values()), 2) if (cpu := self.roles.cpu_s()) else None,
             roles={role: RoleUsage(peak_pss_mib=round(self.roles.peak_pss[role] / 2**20, 1),
                                    peak_gpu_mib=round(self.roles.peak_gpu_mib[role], 1) if self._nvml else None,
-                                   cpu_s=round(cpu.get(role, 0.0), 2))
+                                   cpu_s=round(cpu.get(role, 0.0), 2),
+                                   cpu_s_steady=round(steady_cpu[role], 2) if role in steady_cpu else None)
                    for role in ROLES if role in self.roles.peak_pss},
+            steady_steps=steady[2] if steady_cpu else None,
         )
+
+
+def steady_window(step_ends: dict[int, float]) -> tuple[float, float, int] | None:
+    """(end of the first logged step, end of the last, steps between) from each step's end time; None with fewer
+    than two steps. Like s/step, it leaves the first (warm-up) step out, and start-up and model loading with it."""
+    if len(step_ends) < 2:
+        return None
+    steps = sorted(step_ends)
+    return step_ends[steps[0]], step_ends[steps[-1]], len(steps) - 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from repro.metrics.analytic import TRAINED_ROLES, RoleModel, bytes_per_param, predicted_compute, predicted_memory
-from repro.store import RunRecord, StageRecord
+from repro.store import RoleUsage, RunRecord, StageRecord
 from repro.tables.build import Cell, Table, hardware_of, logged_step_time_s, peak_memory_mib
 
 
@@ -157,6 +157,16 @@ def steps_of(stage: StageRecord) -> int | None:
     return series.get("n")
 
 
+def cpu_per_step(stage: StageRecord, usage: RoleUsage) -> float | None:
+    """A role's CPU-seconds per step: over the steady steps (after the first, start-up left out) where the record
+    has them, else over the whole stage (older records). Over the whole stage, a method that runs more steps
+    (GRPO's groups) spreads its start-up thinner and looks cheaper per step."""
+    if usage.cpu_s_steady is not None and stage.metrics.steady_steps:
+        return usage.cpu_s_steady / stage.metrics.steady_steps
+    steps = steps_of(stage)
+    return usage.cpu_s / steps if steps else None
+
+
 def roles_table(rows: list[BenchRow]) -> Table:
     """The training stage per role: peak PSS (or NVML memory), CPU-seconds per step, and the analytic model's
     bytes per parameter and memory for the models among them (repro/metrics/analytic.py)."""
@@ -165,21 +175,22 @@ def roles_table(rows: list[BenchRow]) -> Table:
         stage = r.train_stage()
         if stage is None or not stage.metrics.roles:
             continue
-        steps, zero = steps_of(stage), r.record.spec.get("rl", {}).get("zero_stage", 2)
+        zero = r.record.spec.get("rl", {}).get("zero_stage", 2)
         predicted = {m.role: m for m in role_models(r)}
         for role, usage in stage.metrics.roles.items():
             model = predicted.get(role)
             per_param = bytes_per_param(model.trained, zero, 1) if model else None
             body.append(([r.method, role], [
                 value(usage.peak_gpu_mib if r.device == "gpu" else usage.peak_pss_mib, ".0f"),
-                value(usage.cpu_s / steps if steps else None, ".2f"),
+                value(cpu_per_step(stage, usage), ".2f"),
                 value(per_param, ".0f"),
                 value(per_param * model.params / 2**20 if model and model.params else None, ".1f")]))
     memory = "peak GPU MiB" if rows and all(r.device == "gpu" for r in rows) else "peak PSS MiB"
     notes = ["roles from Ray's actor process titles (repro/metrics/roles.py); driver = the stage's own process, "
              "trainer = OpenRLHF's PPO loop actor (experience making), ray = Ray's daemons and idle workers",
-             "CPU-s/step: user + system CPU-seconds of the role's processes over the stage, per RL step "
-             "(start-up and model loading included)",
+             "CPU-s/step: user + system CPU-seconds of the role's processes per step, between the ends of the "
+             "first and the last logged step (start-up, model loading and the warm-up step left out; records "
+             "older than that window: over the whole stage, start-up included)",
              "predicted: weights, gradients and Adam states only (16 B/param trained, 2 frozen, ZeRO on one rank); "
              "the measured peak also holds the Python runtime, torch, activations and (rollout) the KV cache"]
     return Table("bench-roles", f"Training stage per role ({devices(rows)})",
@@ -198,10 +209,9 @@ def prediction_table(rows: list[BenchRow]) -> Table:
         if not models:
             return None, None
         mem = sum((u.peak_gpu_mib if r.device == "gpu" else u.peak_pss_mib) or 0 for u in models)
-        work = sum(u.cpu_s for role, u in roles.items() if role in MODEL_ROLES and role != "rollout"
-                   or role == "trainer")
-        steps = steps_of(stage)
-        return mem, work / steps if steps else None
+        work = [cpu_per_step(stage, u) for role, u in roles.items()
+                if role in MODEL_ROLES and role != "rollout" or role == "trainer"]
+        return mem, None if None in work else sum(work)
 
     def predicted(r: BenchRow) -> tuple[float | None, float | None]:
         models = [m for m in role_models(r) if m.role != "rollout"]
@@ -220,7 +230,8 @@ def prediction_table(rows: list[BenchRow]) -> Table:
              "apart: identical across RL methods)",
              "memory measured: sum of the model roles' peak PSS (GPU: NVML) — each role's own peak",
              "work predicted: forward-pass equivalents x parameters per sample (a backward = 2 forwards); measured: "
-             "CPU-seconds per step of the model roles and the trainer loop (experience making, advantages)"]
+             "CPU-seconds per step of the model roles and the trainer loop (experience making, advantages), as in "
+             "the per-role table"]
     return Table("bench-predicted", f"Predicted vs measured, ratios to {ref.method} ({devices(rows)})",
                  ["method", "memory predicted", "memory measured", "work predicted", "work measured"], body, notes)
 

@@ -166,6 +166,12 @@ def test_ppo_record_complete_and_timed(ppo):
 
     assert {s["machine"]["cpu"] for s in ppo["stages"]} == {cpu_model()}
     assert {s["machine"]["cpu_bf16_matmul"] for s in ppo["stages"]} == {"fp32"}  # tests/conftest.py sets it
+    # Steady-state work: CPU-seconds per role between the ends of the first and last of the 3 logged steps.
+    metrics = stage(ppo, "policy")["metrics"]
+    assert metrics["steady_steps"] == 2
+    for role in ("actor", "critic", "reference", "reward_model", "rollout"):
+        usage = metrics["roles"][role]
+        assert 0 < usage["cpu_s_steady"] < usage["cpu_s"], role
 
 
 def test_reward_model_beats_chance(ppo):

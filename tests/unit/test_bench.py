@@ -161,6 +161,27 @@ def test_one_process_frozen_pair_is_predicted_as_two_frozen_models():
     assert [c.mean for c in rows["dvpo"]] == pytest.approx([20 / 36, 700 / 1200, 0.6, 16 / 24])
 
 
+def test_work_per_step_is_the_steady_steps_cpu_when_the_record_has_it():
+    """GRPO runs 4x the steps of PPO on the same prompts (groups of 4): over the whole stage its start-up is spread
+    over 16 steps, PPO's over 4, and per-step work compares start-ups. The steady window leaves start-up out."""
+    from repro.tables.bench import prediction_table, roles_table
+
+    ppo = role_row("ppo", {"actor": (400, 48.0), "critic": (400, 48.0), "trainer": (100, 8.0)}, steps=4)
+    grpo = role_row("grpo", {"actor": (400, 72.0), "trainer": (100, 12.0)}, steps=16)
+    whole = {lead[0]: cells for lead, cells in prediction_table([ppo, grpo]).rows}
+    assert whole["grpo"][3].mean == pytest.approx((72 / 16 + 12 / 16) / (48 / 4 + 48 / 4 + 8 / 4))
+    for row_, steady in ((ppo, {"actor": 24.0, "critic": 24.0, "trainer": 3.0}),
+                         (grpo, {"actor": 60.0, "trainer": 7.5})):
+        stage = row_.record.stages[0]
+        stage.metrics.steady_steps = row_.record.stages[0].train["train/timing/step_total"]["n"] - 1
+        for role, cpu in steady.items():
+            stage.metrics.roles[role].cpu_s_steady = cpu
+    roles = {tuple(lead): cells for lead, cells in roles_table([ppo, grpo]).rows}
+    assert roles[("ppo", "actor")][1].mean == 8.0 and roles[("grpo", "actor")][1].mean == 4.0  # 24/3, 60/15
+    steady = {lead[0]: cells for lead, cells in prediction_table([ppo, grpo]).rows}
+    assert steady["grpo"][3].mean == pytest.approx((4.0 + 0.5) / (8.0 + 8.0 + 1.0))
+
+
 def test_a_kept_bench_reuses_a_completed_method_and_nothing_else(tmp_path):
     import json
 

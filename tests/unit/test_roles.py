@@ -33,6 +33,26 @@ def test_role_totals_keep_peaks_of_sums_and_last_cpu_per_process():
     assert totals.cpu_s() == {"driver": 2.0, "actor": 4.0, "ray": 0.2}
 
 
+def test_cpu_between_two_instants_comes_from_the_snapshots_taken_at_or_before_them():
+    totals = RoleTotals(snapshot_every_s=1.0)
+    totals.reading([(1, "driver", 100, 5.0), (2, "actor", 100, 20.0)], at=100.0)  # start-up: 25 CPU-s
+    totals.reading([(1, "driver", 100, 5.5), (2, "actor", 100, 21.0)], at=100.5)  # < 1 s later: no snapshot
+    totals.reading([(1, "driver", 100, 6.0), (2, "actor", 100, 24.0)], at=101.0)
+    totals.reading([(1, "driver", 100, 7.0), (2, "actor", 100, 30.0), (3, "rollout", 10, 2.0)], at=103.0)
+    assert [t for t, _ in totals.snapshots] == [100.0, 101.0, 103.0]
+    # window 100.9 -> 103.5 reads the snapshots of 100.0 and 103.0; a role born inside it counts from zero
+    assert totals.cpu_s_between(100.9, 103.5) == {"driver": 2.0, "actor": 10.0, "rollout": 2.0}
+    assert totals.cpu_s_between(101.0, 103.0) == {"driver": 1.0, "actor": 6.0, "rollout": 2.0}
+    assert totals.cpu_s_between(99.0, 103.0) == {}  # the window began before the sampler's first snapshot
+
+
+def test_the_steady_window_runs_from_the_first_logged_steps_end_to_the_last():
+    from repro.metrics.sampler import steady_window
+
+    assert steady_window({3: 130.0, 1: 110.0, 2: 118.0}) == (110.0, 130.0, 2)
+    assert steady_window({1: 110.0}) is None and steady_window({}) is None
+
+
 TITLED = "import sys, time; x = bytearray({mb} << 20); t = time.time()\nwhile time.time() - t < {s}: {work}"
 # A fixed amount of CPU work (~1 CPU-second), then a pause so the sampler reads the final total: the actor's
 # CPU-seconds do not depend on how busy the machine's other cores are.
