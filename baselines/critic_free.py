@@ -69,3 +69,7 @@ class ReMax(CriticFree):
     hooks = "baselines.remax_hooks:install"
     description = "ReMax: REINFORCE with the greedy response's reward as each prompt's baseline, no critic"
     Config = RLMethodConfig
+
+    def extra_passes(self, spec: RunSpec) -> dict[str, float]:
+        # One greedy response per prompt, scored by the reward model: 1/n more reward-model passes per sample.
+        return {"reward_model": 1 / self.config_from(spec).n_samples_per_prompt}

@@ -62,6 +62,7 @@ def finished_row(root: Path, plan) -> BenchRow | None:
         return None
     if hardware_of(record) != machine_label(machine_facts()):  # kept on another machine kind: measure it here
         return None
+    record.extra_passes = plan.extra_passes or {}  # declared by the method's code, as a resumed run refreshes it
     return BenchRow(plan.method, plan.spec.resources.device, saved["total_wall_s"], record,
                     saved.get("step_gaps_s", []), world_params(plan))
 

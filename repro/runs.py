@@ -27,6 +27,7 @@ class Plan:
     rollout_engine: str | None = None  # the method's rollout engine and its preallocation, in words
     label: str | None = None  # the record's method name when it is not `method` (repro eval --name)
     variant: dict | None = None  # what the spec changes against the recipe as shipped (repro/tables/variants.py)
+    extra_passes: dict | None = None  # forward passes per sample the method adds, by role (Method.extra_passes)
 
 
 def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple[str, ...] = (),
@@ -40,7 +41,7 @@ def plan_run(method: str, recipe: str, seed: int | None = None, overrides: tuple
     shipped = load_recipe(recipe, seed=spec.seed) if overrides else spec
     variant = variant_of(json.loads(spec.model_dump_json()), json.loads(shipped.model_dump_json()), method)
     return Plan(method, recipe, spec, layout, stages, method_impl.train_stage, method_impl.rollout_engine(spec),
-                variant=variant)
+                variant=variant, extra_passes=method_impl.extra_passes(spec))
 
 
 def render_dry_run(plan: Plan) -> str:
@@ -67,9 +68,10 @@ def open_record(plan: Plan, launcher: str) -> RunRecord:
         record = load_record(plan.layout.record_path)
         record.env, record.launcher = env, launcher
         record.train_stage, record.rollout_engine = plan.train_stage, plan.rollout_engine
-        record.variant = plan.variant or {}
+        record.variant, record.extra_passes = plan.variant or {}, plan.extra_passes or {}
         return record
     return RunRecord(run_id=plan.layout.run_id, method=plan.label or plan.method, recipe=plan.recipe,
                      setting=plan.spec.setting, seed=plan.spec.seed, launcher=launcher, created_at=now(),
                      updated_at=now(), spec=json.loads(plan.spec.model_dump_json()), env=env,
-                     train_stage=plan.train_stage, rollout_engine=plan.rollout_engine, variant=plan.variant or {})
+                     train_stage=plan.train_stage, rollout_engine=plan.rollout_engine, variant=plan.variant or {},
+                     extra_passes=plan.extra_passes or {})

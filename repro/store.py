@@ -109,6 +109,8 @@ class RunRecord(BaseModel):
     rollout_engine: str | None = Field(None, description="rollout engine and its memory preallocation, if any")
     variant: dict[str, Any] = Field({}, description="what the resolved spec changes against the recipe as shipped "
                                                    "(dotted keys; seed and variant-neutral keys left out)")
+    extra_passes: dict[str, float] = Field({}, description="forward passes per sample the method adds to the "
+                                                           "analytic model's count, by role (Method.extra_passes)")
     fingerprints: dict[str, str] = Field({}, description="content hashes of base model and data files")
     stages: list[StageRecord] = []
     metrics: dict[str, float] = Field({}, description="evaluation scores, keys evaluator/metric")

@@ -42,3 +42,8 @@ class Method(ABC):
         """The rollout engine and the memory it preallocates, for the record (None: the method samples
         nothing online). A preallocated KV cache sits in every GPU memory peak, so tables print it."""
         return None
+
+    def extra_passes(self, spec: RunSpec) -> dict[str, float]:
+        """Forward passes per sample, by role, that the method adds to the analytic model's count
+        (repro/metrics/analytic.py), for the record: e.g. ReMax's reward model also scores a greedy response."""
+        return {}

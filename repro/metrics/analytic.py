@@ -41,14 +41,16 @@ def predicted_memory(roles: list[RoleModel], zero_stage: int, ranks: int = 1, pa
     return {r.role: r.params * bytes_per_param(r.trained, zero_stage, ranks, param_bytes) for r in roles}
 
 
-def passes_per_sample(model: RoleModel, epochs: int) -> float:
-    """Forward-pass equivalents per sample outside generation (see the module docstring)."""
-    return 1.0 + (3.0 * epochs if model.trained else 0.0)
+def passes_per_sample(model: RoleModel, epochs: int, extra: float = 0.0) -> float:
+    """Forward-pass equivalents per sample outside generation (see the module docstring), plus the method's
+    `extra` forward passes for this role (e.g. ReMax's reward model scoring a greedy response per prompt)."""
+    return 1.0 + extra + (3.0 * epochs if model.trained else 0.0)
 
 
-def predicted_compute(roles: list[RoleModel], epochs: int) -> dict[str, float]:
+def predicted_compute(roles: list[RoleModel], epochs: int, extra: dict[str, float] | None = None) -> dict[str, float]:
     """Per role, forward-pass-equivalents x parameters per sample (the rollout engine excluded)."""
-    return {r.role: passes_per_sample(r, epochs) * r.params for r in roles if r.role != "rollout"}
+    extra = extra or {}
+    return {r.role: passes_per_sample(r, epochs, extra.get(r.role, 0.0)) * r.params for r in roles if r.role != "rollout"}
 
 
 def ratio(a: dict[str, float], b: dict[str, float]) -> float:

@@ -218,7 +218,8 @@ def prediction_table(rows: list[BenchRow]) -> Table:
         if not models or not r.params:
             return None, None
         zero, epochs = r.record.spec.get("rl", {}).get("zero_stage", 2), r.record.spec.get("rl", {}).get("epochs", 1)
-        return sum(predicted_memory(models, zero).values()), sum(predicted_compute(models, epochs).values())
+        work = predicted_compute(models, epochs, r.record.extra_passes)
+        return sum(predicted_memory(models, zero).values()), sum(work.values())
 
     (ref_mem, ref_work), (ref_pmem, ref_pwork) = measured(ref), predicted(ref)
     body = []

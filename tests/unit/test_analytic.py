@@ -40,3 +40,17 @@ def test_compute_per_sample_hand_case():
     assert sum(predicted_compute(dvpo(), epochs=1).values()) == 6 * P
     assert ratio(predicted_compute(dvpo(), 2), predicted_compute(ppo(), 2)) == pytest.approx(9 / 16)
     assert "rollout" not in predicted_compute(ppo(), 1)
+
+
+def test_remax_adds_a_reward_model_pass_per_prompt_and_says_so_in_its_record():
+    """ReMax (no critic) scores one greedy response per prompt: with one sample per prompt the reward model runs
+    twice per sample. Against PPO: actor 4 + reference 1 + reward model 2 = 7 of 10 forward-pass equivalents."""
+    from repro.runs import plan_run
+
+    remax = [RoleModel("actor", P, True), RoleModel("reference", P, False), RoleModel("reward_model", P, False)]
+    passes = plan_run("remax", "imdb/smoke").extra_passes
+    assert passes == {"reward_model": 1.0}
+    assert ratio(predicted_compute(remax, 1, passes), predicted_compute(ppo(), 1)) == pytest.approx(0.7)
+    assert plan_run("remax", "imdb/smoke", overrides=("methods.remax.n_samples_per_prompt=4",)).extra_passes == {
+        "reward_model": 0.25}
+    assert plan_run("grpo", "imdb/smoke").extra_passes == {}
