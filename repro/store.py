@@ -44,6 +44,9 @@ class StageMetrics(BaseModel):
     tokens: float | None = Field(None, description="tokens processed, where the stage reports them")
     tokens_per_s: float | None = Field(None, description="tokens / wall_s")
     samples: int = Field(0, description="number of sampler readings")
+    pss_samples: int | None = Field(None, description="readings that included PSS (a PSS walk is costly, so it is "
+                                                      "read less often in large processes: repro/metrics/sampler.py)")
+    sampler_cpu_s: float | None = Field(None, description="CPU-seconds the sampler itself used (not in cpu_s)")
     cpu_s: float | None = Field(None, description="user + system CPU-seconds of the whole process tree")
     roles: dict[str, RoleUsage] = Field({}, description="per role (driver, actor, reference, critic, gvm, "
                                                        "reward_model, rollout, trainer, ray, other)")

@@ -58,11 +58,12 @@ class RoleTotals:
 
     def reading(self, procs: list[tuple[int, str, int, float]], gpu_mib_by_pid: dict[int, float] | None = None,
                 at: float | None = None) -> None:
-        """procs: (pid, role, pss bytes, cpu seconds so far) for every process of the tree at one instant;
+        """procs: (pid, role, pss bytes or None, cpu seconds so far) for every process of the tree at one instant;
         at: that instant (seconds since the epoch), to keep a CPU snapshot."""
         pss, gpu = defaultdict(int), defaultdict(float)
         for pid, role, mem, cpu in procs:
-            pss[role] += mem
+            if mem is not None:  # None: a cheap reading without PSS (repro/metrics/sampler.py)
+                pss[role] += mem
             if gpu_mib_by_pid:
                 gpu[role] += gpu_mib_by_pid.get(pid, 0.0)
             self.cpu_by_pid[pid] = (role, cpu)

@@ -3,6 +3,11 @@
 Every stage of every method is wrapped by this same class, so memory and time are
 measured one way. RSS is summed over the whole tree (Ray and DeepSpeed spawn workers); PSS,
 GPU memory and CPU-seconds are also kept per role (repro/metrics/roles.py).
+
+PSS is costly: the kernel walks every page of a process to compute it (0.22 s for an 11 GiB process, taking
+the process's mmap lock), so reading it every 0.2 s would keep a core of a 2-core machine busy measuring. RSS
+and CPU times (cheap) are read at every tick; PSS only as often as `pss_duty` (the fraction of one core the
+PSS walk may use) allows, and the sampler's own CPU-seconds are recorded.
 """
 
 from __future__ import annotations
@@ -17,30 +22,41 @@ from repro.metrics.roles import ROLES, RoleTotals, role_of
 from repro.store import RoleUsage, StageMetrics
 
 
-def tree_reading(pid: int) -> tuple[int, int, list[tuple[int, str, int, float]]]:
+def tree_reading(pid: int, pss: bool = True) -> tuple[int, int | None, list[tuple[int, str, int | None, float]]]:
     """(RSS, PSS, per process (pid, role, PSS, CPU-seconds)) over a process tree. RSS double-counts pages that
-    forked workers share (OpenRLHF's datasets.map forks 8); PSS splits them fairly."""
+    forked workers share (OpenRLHF's datasets.map forks 8); PSS splits them fairly. pss=False: RSS and CPU only
+    (cheap), PSS None."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0, 0, []
-    rss, pss, rows = 0, 0, []
+    rss, total_pss, rows = 0, 0 if pss else None, []
     for p in procs:
         try:
-            info, cpu = p.memory_full_info(), p.cpu_times()
-            mine = getattr(info, "pss", info.rss)
+            info, cpu = (p.memory_full_info() if pss else p.memory_info()), p.cpu_times()
+            mine = getattr(info, "pss", info.rss) if pss else None
             rss += info.rss
-            pss += mine
+            if pss:
+                total_pss += mine
             rows.append((p.pid, role_of(p.cmdline(), p.pid == pid), mine, cpu.user + cpu.system))
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             pass
-    return rss, pss, rows
+    return rss, total_pss, rows
+
+
+def next_pss_reading(now: float, took_s: float, interval_s: float, duty: float) -> float:
+    """When the next PSS reading may start: one that took `took_s` is followed by at least took_s / duty of
+    cheap readings, so the PSS walk uses at most `duty` of one core (and never runs more often than the tick)."""
+    return now + max(interval_s, took_s / duty)
 
 
 class ResourceSampler:
-    def __init__(self, pid: int, device: str, interval_s: float = 0.2):
-        self.pid, self.device, self.interval_s = pid, device, interval_s
+    def __init__(self, pid: int, device: str, interval_s: float = 0.2, pss_duty: float = 0.05):
+        self.pid, self.device, self.interval_s, self.pss_duty = pid, device, interval_s, pss_duty
+        self._next_pss = 0.0
+        self.pss_samples = 0
+        self.own_cpu_s = 0.0
         self.peak_rss = 0
         self.peak_pss = 0
         self.peak_gpu: dict[str, float] = {}
@@ -69,13 +85,19 @@ class ResourceSampler:
     def _loop(self) -> None:
         while True:
             self.sample()
+            self.own_cpu_s = time.thread_time()  # this thread's CPU-seconds: what measuring cost
             if self._stop.wait(self.interval_s):
                 return
 
     def sample(self) -> None:
-        rss, pss, rows = tree_reading(self.pid)
+        start = time.perf_counter()
+        with_pss = start >= self._next_pss
+        rss, pss, rows = tree_reading(self.pid, pss=with_pss)
+        if with_pss:
+            self._next_pss = next_pss_reading(start, time.perf_counter() - start, self.interval_s, self.pss_duty)
+            self.peak_pss = max(self.peak_pss, pss)
+            self.pss_samples += 1
         self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss)
         by_pid = None
         if self._nvml:
             for dev, used in self._nvml.used_mib().items():
@@ -99,12 +121,14 @@ class ResourceSampler:
             tokens=tokens,
             tokens_per_s=round(tokens / self.wall_s, 1) if tokens and self.wall_s > 0 else None,
             samples=self.samples,
+            pss_samples=self.pss_samples,
+            sampler_cpu_s=round(self.own_cpu_s, 2),
             cpu_s=round(sum(cpu.values()), 2) if (cpu := self.roles.cpu_s()) else None,
             roles={role: RoleUsage(peak_pss_mib=round(self.roles.peak_pss[role] / 2**20, 1),
                                    peak_gpu_mib=round(self.roles.peak_gpu_mib[role], 1) if self._nvml else None,
                                    cpu_s=round(cpu.get(role, 0.0), 2),
                                    cpu_s_steady=round(steady_cpu[role], 2) if role in steady_cpu else None)
-                   for role in ROLES if role in self.roles.peak_pss},
+                   for role in ROLES if role in self.roles.peak_pss or role in (cpu or {})},
             steady_steps=steady[2] if steady_cpu else None,
         )
 

@@ -172,6 +172,9 @@ def test_ppo_record_complete_and_timed(ppo):
     for role in ("actor", "critic", "reference", "reward_model", "rollout"):
         usage = metrics["roles"][role]
         assert 0 < usage["cpu_s_steady"] < usage["cpu_s"], role
+    # PSS walks are budgeted (5% of a core), cheap RSS/CPU readings fill the gaps; measuring is itself measured.
+    assert 1 <= metrics["pss_samples"] <= metrics["samples"]
+    assert 0 < metrics["sampler_cpu_s"] < 0.25 * metrics["wall_s"]
 
 
 def test_reward_model_beats_chance(ppo):

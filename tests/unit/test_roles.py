@@ -4,6 +4,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from repro.metrics.roles import RoleTotals, role_of
 from repro.metrics.sampler import ResourceSampler
 
@@ -51,6 +53,29 @@ def test_the_steady_window_runs_from_the_first_logged_steps_end_to_the_last():
 
     assert steady_window({3: 130.0, 1: 110.0, 2: 118.0}) == (110.0, 130.0, 2)
     assert steady_window({1: 110.0}) is None and steady_window({}) is None
+
+
+def test_pss_walks_are_spaced_to_their_cost_and_cheap_readings_fill_the_gaps():
+    from repro.metrics.sampler import next_pss_reading
+
+    # a 0.2 s PSS walk at a 5% duty: the next one 4 s later; a 1 ms one: at the next 0.2 s tick
+    assert next_pss_reading(100.0, 0.2, 0.2, 0.05) == pytest.approx(104.0)
+    assert next_pss_reading(100.0, 0.001, 0.2, 0.05) == pytest.approx(100.2)
+    totals = RoleTotals()
+    totals.reading([(1, "driver", 100, 1.0), (2, "actor", 300, 2.0)])
+    totals.reading([(1, "driver", None, 3.0), (2, "actor", None, 5.0), (3, "other", None, 1.0)])  # cheap reading
+    assert dict(totals.peak_pss) == {"driver": 100, "actor": 300}
+    assert totals.cpu_s() == {"driver": 3.0, "actor": 5.0, "other": 1.0}
+
+
+def test_a_sampler_on_a_budget_reads_pss_once_and_rss_throughout():
+    child = subprocess.Popen([sys.executable, "-c", TITLED.format(mb=200, s=1.5, work="time.sleep(0.05)")])
+    with ResourceSampler(child.pid, "cpu", interval_s=0.1, pss_duty=1e-9) as sampler:
+        child.wait()
+    m = sampler.metrics()
+    assert m.pss_samples == 1 and m.samples > 5  # the first reading only: the budget allows no other PSS walk
+    assert m.peak_rss_mib > 200 and m.peak_pss_mib > 0 and m.sampler_cpu_s is not None
+    assert "driver" in m.roles and m.roles["driver"].cpu_s > 0
 
 
 TITLED = "import sys, time; x = bytearray({mb} << 20); t = time.time()\nwhile time.time() - t < {s}: {work}"
