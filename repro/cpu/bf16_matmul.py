@@ -58,6 +58,42 @@ def upcast(op):
     return wrapper
 
 
+def upcast_linear(linear):
+    """F.linear upcast like `upcast`, through an autograd Function that keeps only the bf16 operands for the
+    backward pass: plain autograd would keep the float32 copies of every layer's input and weight (4 B/param
+    more per trained model, measured as PPO at 310M no longer fitting in 24 GiB). The backward recasts them and
+    runs the same float32 GEMMs, rounding each gradient to its operand's bf16."""
+    import torch
+
+    class Bf16LinearInFp32(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, weight, bias):
+            ctx.save_for_backward(x, weight)
+            ctx.has_bias = bias is not None
+            return linear(x.float(), weight.float(), None if bias is None else bias.float()).to(torch.bfloat16)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, weight = ctx.saved_tensors
+            g = grad.float()
+            flat_g, flat_x = g.reshape(-1, g.shape[-1]), x.float().reshape(-1, x.shape[-1])
+            want_x, want_w, want_b = ctx.needs_input_grad
+            return ((g @ weight.float()).to(torch.bfloat16) if want_x else None,
+                    (flat_g.t() @ flat_x).to(torch.bfloat16) if want_w else None,
+                    flat_g.sum(0).to(torch.bfloat16) if want_b and ctx.has_bias else None)
+
+    plain = upcast(linear)
+
+    @functools.wraps(linear)
+    def wrapper(input, weight, bias=None):
+        operands = (input, weight) if bias is None else (input, weight, bias)
+        if all(isinstance(t, torch.Tensor) and t.dtype is torch.bfloat16 and t.device.type == "cpu" for t in operands):
+            return Bf16LinearInFp32.apply(input, weight, bias)
+        return plain(input, weight, bias) if bias is not None else plain(input, weight)
+
+    return wrapper
+
+
 def install() -> str:
     """Upcast bf16 linear layers and torch.matmul (eager attention) when this machine's mode says so
     (idempotent); returns the mode."""
@@ -67,7 +103,7 @@ def install() -> str:
         import torch
         import torch.nn.functional as F
 
-        F.linear = upcast(F.linear)
+        F.linear = upcast_linear(F.linear)
         torch.matmul = upcast(torch.matmul)
         _installed = True
     return mode

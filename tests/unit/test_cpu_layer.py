@@ -246,6 +246,32 @@ def test_a_stages_machine_facts_take_the_bf16_mode_from_the_stages_own_environme
     assert set(facts) == {"cpu", "cpu_flags", "cpu_bf16_matmul", "cpu_count", "gpus"} and facts["cpu_count"] >= 1
 
 
+def test_upcast_linear_keeps_only_bf16_for_backward_and_gives_plain_autograds_gradients():
+    """The linear Function saves the bf16 operands (plain autograd would save float32 copies of input and weight:
+    4 B/param more per trained model) and recomputes the same float32 GEMMs backwards: identical outputs and
+    gradients, for a batch of sequences, a single vector and a frozen weight."""
+    from repro.cpu.bf16_matmul import upcast, upcast_linear
+
+    lean, plain = upcast_linear(torch.nn.functional.linear), upcast(torch.nn.functional.linear)
+    torch.manual_seed(0)
+    for shape, frozen in (((4, 8, 16), False), ((16,), False), ((3, 16), True)):
+        x0, w0, b0 = torch.randn(*shape).bfloat16(), torch.randn(32, 16).bfloat16(), torch.randn(32).bfloat16()
+        results = []
+        for fn in (lean, plain):
+            x, w, b = x0.clone().requires_grad_(), w0.clone().requires_grad_(not frozen), b0.clone().requires_grad_()
+            y = fn(x, w, bias=b)
+            (y.float() ** 2).sum().backward()
+            results.append([y, x.grad, w.grad, b.grad])
+        for got, want in zip(*results):
+            assert (got is None and want is None) or (got.dtype is torch.bfloat16 and torch.equal(got, want)), shape
+    saved = []
+    x, w = torch.randn(4, 16).bfloat16().requires_grad_(), torch.randn(32, 16).bfloat16().requires_grad_()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.dtype) or t, lambda t: t):
+        lean(x, w)
+    assert saved == [torch.bfloat16, torch.bfloat16]
+    assert lean(x.float(), w.float()).dtype is torch.float32  # other dtypes: the plain path, untouched
+
+
 def test_upcast_linear_sums_in_float32_and_keeps_bf16_outside():
     """1 + 2^-8 + 2^-8: summed in float32 it is 1 + 2^-7 (a bf16 value); rounded to bf16 after each addition it
     would stay 1 (1 + 2^-8 is a tie that rounds to even). Gradients come back in bf16: d(sum)/dw = x."""
