@@ -62,6 +62,10 @@ class RoleTotals:
         at: that instant (seconds since the epoch), to keep a CPU snapshot."""
         pss, gpu = defaultdict(int), defaultdict(float)
         for pid, role, mem, cpu in procs:
+            if role == "other" and pid in self.cpu_by_pid:
+                # An exiting process (a killed actor, a zombie) loses its command line and would read as
+                # `other`: it keeps the role it had, and its CPU-seconds stay with that role.
+                role = self.cpu_by_pid[pid][0]
             if mem is not None:  # None: a cheap reading without PSS (repro/metrics/sampler.py)
                 pss[role] += mem
             if gpu_mib_by_pid:

@@ -55,6 +55,15 @@ def test_the_steady_window_runs_from_the_first_logged_steps_end_to_the_last():
     assert steady_window({1: 110.0}) is None and steady_window({}) is None
 
 
+def test_an_exiting_process_keeps_its_role_when_its_command_line_is_gone():
+    # Ray killing an actor (e.g. its OOM monitor): the zombie reads with an empty command line, role `other`.
+    totals = RoleTotals()
+    totals.reading([(1, "driver", 100, 1.0), (2, "actor", 300, 50.0)])
+    totals.reading([(1, "driver", 100, 2.0), (2, "other", 0, 60.0), (3, "other", 5, 1.0)])
+    assert totals.cpu_s() == {"driver": 2.0, "actor": 60.0, "other": 1.0}
+    assert role_of([], False) == "other"
+
+
 def test_pss_walks_are_spaced_to_their_cost_and_cheap_readings_fill_the_gaps():
     from repro.metrics.sampler import next_pss_reading
 
