@@ -40,14 +40,18 @@ def current_mode() -> str:
     return mode_for(os.environ.get(ENV), cpu_flags())
 
 
+def is_cpu_bf16(t) -> bool:
+    """A bf16 tensor on the CPU, or an absent optional operand (None, e.g. a linear layer's bias)."""
+    import torch
+
+    return t is None or (isinstance(t, torch.Tensor) and t.dtype is torch.bfloat16 and t.device.type == "cpu")
+
+
 def upcast(op):
     """Wrap a multiplying op (F.linear, torch.matmul): when every tensor operand is a bf16 CPU tensor, multiply
     in float32 and round the result to bf16. Anything else (other dtypes or devices, `out=`) passes through
     untouched; autograd carries the casts, so gradients come back in each operand's own dtype."""
     import torch
-
-    def is_cpu_bf16(t) -> bool:
-        return t is None or (isinstance(t, torch.Tensor) and t.dtype is torch.bfloat16 and t.device.type == "cpu")
 
     @functools.wraps(op)
     def wrapper(*args, **kwargs):
@@ -86,10 +90,9 @@ def upcast_linear(linear):
 
     @functools.wraps(linear)
     def wrapper(input, weight, bias=None):
-        operands = (input, weight) if bias is None else (input, weight, bias)
-        if all(isinstance(t, torch.Tensor) and t.dtype is torch.bfloat16 and t.device.type == "cpu" for t in operands):
+        if input is not None and weight is not None and all(map(is_cpu_bf16, (input, weight, bias))):
             return Bf16LinearInFp32.apply(input, weight, bias)
-        return plain(input, weight, bias) if bias is not None else plain(input, weight)
+        return plain(input, weight, bias)  # other dtypes or devices: untouched
 
     return wrapper
 

@@ -31,7 +31,7 @@ from repro.launch.build_locks import clear_stale_build_locks
 from repro.launch.checkpoints import prepare_resume
 from repro.launch.wandb_log import log_stage
 from repro.metrics.sampler import ResourceSampler, steady_window
-from repro.metrics.summary import read_report, rollout_tokens, step_wall_times, summarize_tensorboard, token_count
+from repro.metrics.summary import read_report, rollout_tokens, scalar_events, step_ends, summarize_events, token_count
 from repro.procgroup import stop_process_group
 from repro.stages import Stage, env_prefix
 from repro.store import (CurvePoint, RunRecord, StageRecord, atomic_write_text, hash_path, load_record, merge_curves,
@@ -263,11 +263,12 @@ class StageRunner:
         rec.status = status
         rec.exit_code = code
         rec.ended_at = now()
-        if status == "completed" and stage.tensorboard_dir:
-            rec.train = summarize_tensorboard(Path(stage.tensorboard_dir))
+        steady = None
+        if status == "completed" and stage.tensorboard_dir and Path(stage.tensorboard_dir).is_dir():
+            events = list(scalar_events(Path(stage.tensorboard_dir)))  # read once: curves and step end times
+            rec.train = summarize_events(events)
+            steady = steady_window(step_ends(events))
         tokens = (token_count(stage) or rollout_tokens(rec.train)) if status == "completed" else None
-        steady = (steady_window(step_wall_times(Path(stage.tensorboard_dir)))
-                  if status == "completed" and stage.tensorboard_dir and Path(stage.tensorboard_dir).is_dir() else None)
         rec.metrics = sampler.metrics(tokens, steady) if sampler is not None else None  # None: stopped before sampling
         if status != "completed":
             rec.log_tail = log_tail(Path(stage.workdir) / "log.txt")

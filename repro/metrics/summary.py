@@ -36,10 +36,13 @@ def rollout_tokens(train: dict) -> float | None:
 
 def summarize_tensorboard(tb_dir: Path) -> dict:
     """First/last/min of each scalar series OpenRLHF logged (e.g. train/loss_mean)."""
-    if not tb_dir.is_dir():
-        return {}
+    return summarize_events(scalar_events(tb_dir)) if tb_dir.is_dir() else {}
+
+
+def summarize_events(events) -> dict:
+    """summarize_tensorboard over events already read (scalar_events): a caller needing them twice reads once."""
     series: dict[str, list[float]] = {}
-    for tag, _, _, value in scalar_events(tb_dir):
+    for tag, _, _, value in events:
         series.setdefault(tag, []).append(value)
     out = {}
     for tag, values in sorted(series.items()):
@@ -67,8 +70,13 @@ def scalar_events(tb_dir: Path):
 def step_wall_times(tb_dir: Path) -> dict[int, float]:
     """When each logged step ended (seconds since the epoch): the latest wall time of any scalar at that step.
     OpenRLHF logs a step's scalars once the step is done, so this is the step's end as the trainer saw it."""
+    return step_ends(scalar_events(tb_dir))
+
+
+def step_ends(events) -> dict[int, float]:
+    """step_wall_times over events already read (scalar_events)."""
     ends: dict[int, float] = {}
-    for _, step, wall, _ in scalar_events(tb_dir):
+    for _, step, wall, _ in events:
         ends[step] = max(ends.get(step, 0.0), wall)
     return ends
 
